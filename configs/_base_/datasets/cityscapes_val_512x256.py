@@ -1,0 +1,10 @@
+# The SFDA protocol: every image resized to 512x256.
+_base_ = ['./cityscapes_val_1024x512.py']
+cityscapes_val_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(512, 256), keep_ratio=False),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+val_dataloader = dict(dataset=dict(pipeline=cityscapes_val_test_pipeline))
+test_dataloader = val_dataloader

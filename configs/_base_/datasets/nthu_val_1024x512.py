@@ -1,0 +1,17 @@
+# NTHU Cross-City test set of one city (Rome by default; the per-city configs set
+# data_root), scored with the NTHU protocol: 13 classes after merging.
+nthu_val_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=False),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='NTHUDataset', data_root='data/NTHU/Rome', split='test', pipeline=nthu_val_test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='SubsetIoUMetric', subsets=dict(mIoU13='13'), merge='nthu')
+test_evaluator = val_evaluator

@@ -1,0 +1,6 @@
+# Source-only from the toy SYNTHIA layout to the toy Cityscapes val (read mIoU16).
+_base_ = [
+    '../_base_/models/deeplabv3_r18-d8_toy.py', '../_base_/datasets/toy_synthia.py',
+    '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/toy_sgd_poly.py'
+]

@@ -1,0 +1,8 @@
+from .config_utils import enable_amp, load_config
+from .evaluation import (build_test_runner, evaluate, evaluate_random, iter_predictions,
+                         train)
+
+__all__ = [
+    'enable_amp', 'load_config', 'train', 'evaluate', 'evaluate_random',
+    'build_test_runner', 'iter_predictions'
+]

@@ -1,0 +1,11 @@
+"""Raw label -> ``*_labelTrainIds.png`` converters (functions, see tools/)."""
+from .common import ConvertSummary, LabelFormatError, map_ids
+from .gta5 import convert_gta5, read_gta5_label
+from .nthu import convert_nthu, read_nthu_label
+from .synthia import convert_synthia, read_synthia_label
+
+__all__ = [
+    'ConvertSummary', 'LabelFormatError', 'map_ids', 'convert_gta5',
+    'read_gta5_label', 'convert_nthu', 'read_nthu_label', 'convert_synthia',
+    'read_synthia_label'
+]

@@ -1,0 +1,3 @@
+from .multi_module_optim_wrapper_constructor import MultiModuleOptimWrapperConstructor
+
+__all__ = ['MultiModuleOptimWrapperConstructor']

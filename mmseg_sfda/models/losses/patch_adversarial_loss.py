@@ -1,0 +1,89 @@
+"""Easy/hard patch adversarial loss of IPSM (SFDA Eq. 15)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+
+_MODES = ('discriminator', 'generator')
+_REDUCTIONS = ('sum', 'mean')
+
+
+@MODELS.register_module()
+class PatchAdversarialLoss(nn.Module):
+    """BCE-with-logits form of Eq. 15 on discriminator patch logits.
+
+    Convention (README): the discriminator learns easy -> 0, hard -> 1.
+
+    - ``mode='discriminator'``: BCE of every patch logit against 0 (easy)
+      or 1 (hard); the D step.
+    - ``mode='generator'``: BCE of the HARD patch logits against 0 (look
+      easy); easy patches are not used; the segmentor step (Eq. 16).
+
+    Reduction: ``'sum'`` (default) is Eq. 15 as written: the sum over the
+    K*K positions and the B/2 (easy, hard) pairs, i.e. every patch term
+    counted once, so its scale grows with B*K^2. ``'mean'`` averages over the
+    terms used (AdaptSegNet / IntraDA code convention); the two differ by a
+    constant that interacts with gamma (``loss_weight``).
+
+    Args:
+        reduction (str): 'sum' or 'mean'. Default: 'sum'.
+        loss_weight (float): Multiplier (gamma of Eq. 16). Default: 1.0.
+        loss_name (str): Name of the loss item. Default: 'loss_adv'.
+    """
+
+    def __init__(self,
+                 reduction: str = 'sum',
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_adv') -> None:
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError('PatchAdversarialLoss: reduction must be one of '
+                             f'{_REDUCTIONS}, got {reduction!r}')
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                logits: Tensor,
+                easy_mask: Tensor,
+                mode: str = 'discriminator',
+                **kwargs) -> Tensor:
+        """Compute Eq. 15.
+
+        Args:
+            logits (Tensor): Discriminator logits, one per patch, e.g.
+                (B, K*K) or flattened (B*K*K,).
+            easy_mask (Tensor): Boolean mask of the same shape, True for easy
+                patches (see ``rank_easy_hard``).
+            mode (str): 'discriminator' or 'generator'.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if mode not in _MODES:
+            raise ValueError(f'PatchAdversarialLoss: mode must be one of '
+                             f'{_MODES}, got {mode!r}')
+        if easy_mask.dtype != torch.bool or easy_mask.shape != logits.shape:
+            raise ValueError(
+                'PatchAdversarialLoss: easy_mask must be a bool tensor shaped '
+                f'like logits {tuple(logits.shape)}, got {easy_mask.dtype} '
+                f'{tuple(easy_mask.shape)}')
+        logits = logits.float()
+        if mode == 'discriminator':
+            target = (~easy_mask).to(logits.dtype)
+        else:
+            if easy_mask.all():  # no hard patch: nothing to fool with
+                return logits.sum() * 0.
+            logits = logits[~easy_mask]
+            target = logits.new_zeros(logits.shape)
+        loss = F.binary_cross_entropy_with_logits(
+            logits, target, reduction=self.reduction)
+        return self.loss_weight * loss
+
+    @property
+    def loss_name(self) -> str:
+        """Name of the loss item (mmseg convention)."""
+        return self._loss_name
+

@@ -1,0 +1,3 @@
+from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
+
+__all__ = ['DomainAdaptiveSegmentor']

@@ -1,0 +1,148 @@
+"""The base of every adaptation method: an ordinary mmseg segmentor plus extra parts."""
+import copy
+import os.path as osp
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.logging import MessageHub, print_log
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
+from torch import Tensor, nn
+
+
+def _state_dict_of(checkpoint: dict) -> Dict[str, Tensor]:
+    """The segmentor weights of an mmseg checkpoint or of one of ours (``segmentor.*``)."""
+    state = checkpoint.get('state_dict', checkpoint)
+    if any(k.startswith('segmentor.') for k in state):
+        state = {k[len('segmentor.'):]: v for k, v in state.items()
+                 if k.startswith('segmentor.')}
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def check_compatible(state: Dict[str, Tensor], model: nn.Module, path: str) -> None:
+    """Raise a clear error when ``state`` does not fit ``model`` (keys or shapes)."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise KeyError(
+            f'source_checkpoint {path} does not match the configured segmentor: '
+            f'{len(missing)} keys missing from the checkpoint (e.g. {missing[:3]}), '
+            f'{len(unexpected)} keys in the checkpoint the model lacks (e.g. '
+            f'{unexpected[:3]}). Use the config the source model was trained with.')
+    for key, value in own.items():
+        if state[key].shape != value.shape:
+            hint = ''
+            if key.endswith('conv_seg.weight') or key.endswith('conv_seg.bias'):
+                hint = (f' The checkpoint has {state[key].shape[0]} classes, the config '
+                        f'{value.shape[0]}: set num_classes of the decode head to match.')
+            raise ValueError(f'source_checkpoint {path}: {key} has shape '
+                             f'{tuple(state[key].shape)} in the checkpoint but '
+                             f'{tuple(value.shape)} in the configured segmentor.{hint}')
+
+
+@MODELS.register_module()
+class DomainAdaptiveSegmentor(BaseSegmentor):
+    """Wrap an ordinary mmseg segmentor for domain adaptation.
+
+    ``predict`` / ``_forward`` / ``extract_feat`` / ``loss`` delegate to ``self.segmentor``,
+    so evaluation and inference are stock mmseg; methods subclass this and override
+    ``train_step``. ``source_checkpoint`` is loaded into the segmentor (and into the frozen
+    ``source_model`` copy when ``with_source_model``) once weights are initialised; a
+    resumed run then restores its own weights over it.
+
+    Args:
+        segmentor (dict): an ordinary mmseg segmentor config (EncoderDecoder ...).
+        source_checkpoint (str, optional): the trained source model (an mmseg checkpoint
+            or one of ours).
+        with_source_model (bool): keep a frozen copy of the source model.
+        data_preprocessor (dict, optional): defaults to the segmentor's.
+    """
+
+    def __init__(self,
+                 segmentor: ConfigType,
+                 source_checkpoint: Optional[str] = None,
+                 with_source_model: bool = False,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        segmentor = copy.deepcopy(segmentor)
+        if data_preprocessor is None:
+            data_preprocessor = segmentor.get('data_preprocessor')
+        if source_checkpoint is not None:
+            # the source weights replace any ImageNet initialisation: don't fetch it
+            segmentor['pretrained'] = None
+            if isinstance(segmentor.get('backbone'), dict):
+                segmentor['backbone']['init_cfg'] = None
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.segmentor = MODELS.build(segmentor)
+        self.source_checkpoint = source_checkpoint
+        if with_source_model:
+            if source_checkpoint is None:
+                raise ValueError(f'{type(self).__name__} needs source_checkpoint= (the '
+                                 'trained source model) to build its frozen source copy')
+            self.source_model = MODELS.build(segmentor)
+            self.source_model.requires_grad_(False)
+            self.source_model.eval()
+        if source_checkpoint is not None and not osp.isfile(source_checkpoint) \
+                and '://' not in source_checkpoint:
+            raise FileNotFoundError(
+                f'source_checkpoint not found: {source_checkpoint}. Train the source '
+                'model first (configs/source_only/) or pass its path with --cfg-options '
+                'model.source_checkpoint=PATH')
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def with_source_model(self) -> bool:
+        return hasattr(self, 'source_model')
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.source_checkpoint is not None:
+            self.load_source_checkpoint(self.source_checkpoint)
+
+    def load_source_checkpoint(self, path: str) -> None:
+        """Load the source model into the segmentor and the frozen copy."""
+        state = _state_dict_of(_load_checkpoint(path, map_location='cpu'))
+        check_compatible(state, self.segmentor, path)
+        self.segmentor.load_state_dict(state)
+        if self.with_source_model:
+            self.source_model.load_state_dict(state)
+        print_log(f'loaded the source model from {path}', logger='current')
+
+    def train(self, mode: bool = True) -> 'DomainAdaptiveSegmentor':
+        super().train(mode)
+        if self.with_source_model:
+            self.source_model.eval()  # frozen: BN statistics never move
+        return self
+
+    @staticmethod
+    def current_iter() -> int:
+        """The runner's iteration (saved in checkpoints, so it survives a resume)."""
+        return MessageHub.get_current_instance().get_info('iter', 0)
+
+    # ------------------------------------------------------------ delegation
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        return self.segmentor.extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor, batch_data_samples: SampleList) -> Tensor:
+        return self.segmentor.encode_decode(inputs, batch_data_samples)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        return self.segmentor.loss(inputs, data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        return self.segmentor.predict(inputs, data_samples)
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None) -> Tensor:
+        return self.segmentor._forward(inputs, data_samples)
+
+    def logits(self, model: nn.Module, inputs: Tensor) -> Tensor:
+        """Decode-head logits of ``model`` at the feature resolution (no resize)."""
+        return model.decode_head(model.extract_feat(inputs))
+
+    @staticmethod
+    def upsample_like(logits: Tensor, inputs: Tensor) -> Tensor:
+        return torch.nn.functional.interpolate(
+            logits, size=inputs.shape[-2:], mode='bilinear', align_corners=False)

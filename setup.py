@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+
+def get_version() -> str:
+    scope: dict = {}
+    with open('mmseg_sfda/version.py', encoding='utf-8') as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='mmseg-sfda',
+    version=get_version(),
+    description='Domain-adaptive and source-free semantic segmentation for '
+    'mmsegmentation 1.x',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+    python_requires='>=3.8',
+    install_requires=[
+        'mmengine==0.10.7', 'mmsegmentation==1.2.2', 'numpy', 'opencv-python',
+        'scipy'
+    ],
+    license='Apache License 2.0',
+    zip_safe=False)

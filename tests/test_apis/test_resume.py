@@ -1,0 +1,110 @@
+"""Kill-and-resume: N iterations, stop, resume to 2N == an uninterrupted 2N run."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+import mmseg_sfda  # noqa: F401
+from mmseg.registry import HOOKS
+
+N = 3
+
+
+class Interrupted(Exception):
+    pass
+
+
+@HOOKS.register_module(force=True)
+class InterruptAfterIterHook(Hook):
+    """Raise after iteration ``at`` (once the checkpoint hook has saved)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at:
+            raise Interrupted(f'stopped after iteration {self.at}')
+
+
+def write_tiny_gta5(root: str, num: int = 6) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(num):
+        img = rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)
+        label = np.zeros((32, 64), np.uint8)
+        label[16:] = 1
+        label[:, 32:] = rng.integers(0, 3)
+        img[label == 1] //= 2
+        cv2.imwrite(osp.join(root, 'images', f'{i:05d}.png'), img)
+        cv2.imwrite(osp.join(root, 'labels', f'{i:05d}_labelTrainIds.png'), label)
+
+
+def tiny_cfg(data_root: str, work_dir: str) -> Config:
+    cfg = Config.fromfile('configs/toy/deeplabv3_r18_toy-gta5_source.py')
+    cfg.work_dir = work_dir
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        dataset=dict(type='GTA5Dataset', data_root=data_root, pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]))
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2 * N, val_interval=100)
+    cfg.param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=2 * N,
+                                by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=N)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+    cfg.randomness = dict(seed=0, deterministic=False)
+    return cfg
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    root = tmp_path / 'gta5'
+    (root / 'images').mkdir(parents=True)
+    (root / 'labels').mkdir()
+    write_tiny_gta5(str(root))
+    return str(root)
+
+
+def final_weights(work_dir: str):
+    return torch.load(osp.join(work_dir, f'iter_{2 * N}.pth'), map_location='cpu')
+
+
+def test_resume_matches_uninterrupted(tmp_path, data_root):
+    Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'full'))).train()
+
+    cfg = tiny_cfg(data_root, str(tmp_path / 'killed'))
+    cfg.custom_hooks = [dict(type='InterruptAfterIterHook', at=N)]
+    with pytest.raises(Interrupted):
+        Runner.from_cfg(cfg).train()
+    assert osp.isfile(tmp_path / 'killed' / f'iter_{N}.pth')
+    assert not osp.isfile(tmp_path / 'killed' / f'iter_{2 * N}.pth')
+
+    cfg = tiny_cfg(data_root, str(tmp_path / 'killed'))
+    cfg.resume = True  # torch.load(weights_only=True) must read the checkpoint
+    Runner.from_cfg(cfg).train()
+
+    full, resumed = final_weights(str(tmp_path / 'full')), final_weights(
+        str(tmp_path / 'killed'))
+    assert full['meta']['iter'] == resumed['meta']['iter'] == 2 * N
+    assert full['state_dict'].keys() == resumed['state_dict'].keys()
+    for key, value in full['state_dict'].items():
+        torch.testing.assert_close(resumed['state_dict'][key], value, msg=key)
+    momentum = [s['momentum_buffer'] for s in full['optimizer']['state'].values()]
+    momentum_r = [s['momentum_buffer'] for s in resumed['optimizer']['state'].values()]
+    for a, b in zip(momentum, momentum_r):
+        torch.testing.assert_close(a, b)
+    # the two runs really trained: weights moved away from the iteration-N state
+    mid = torch.load(tmp_path / 'killed' / f'iter_{N}.pth', map_location='cpu')
+    key = 'decode_head.conv_seg.weight'
+    assert not torch.equal(mid['state_dict'][key], full['state_dict'][key])

@@ -1,0 +1,46 @@
+"""Convert NTHU Cross-City ``Labels/Test/*_eval.png`` to train IDs.
+
+Example::
+
+    python tools/dataset_converters/nthu.py data/nthu --cities Rome Rio
+"""
+import argparse
+import sys
+from typing import List, Optional
+
+from mmseg_sfda.datasets.converters.nthu import convert_nthu
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Write NTHU <City>/Labels/Test/*_labelTrainIds.png '
+        '(train IDs, 255 ignore) from the *_eval.png Cityscapes label IDs.')
+    parser.add_argument('root', help='NTHU root with one folder per city')
+    parser.add_argument(
+        '--cities', nargs='+', default=None,
+        help='cities to convert, e.g. Rome Rio Tokyo Taipei (default: every '
+        'city folder with Labels/Test)')
+    parser.add_argument('--nproc', type=int, default=1,
+                        help='worker processes')
+    parser.add_argument(
+        '--on-mismatch', choices=('resize', 'skip'), default='resize',
+        help='label and image sizes differ: resize the label (nearest) to '
+        'the image size, or skip the pair; both are reported')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='re-convert files whose output already exists')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        summary = convert_nthu(args.root, args.cities, args.nproc,
+                               args.on_mismatch, args.overwrite)
+    except FileNotFoundError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    return 0 if summary.ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Distributed train with torchrun: bash tools/dist_train.sh CONFIG NUM_PROCS [extra args]
+# On CPU use backend gloo: --cfg-options env_cfg.dist_cfg.backend=gloo
+set -euo pipefail
+CONFIG=$1
+NPROC=$2
+torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
+  --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
+  --nproc_per_node="$NPROC" "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
