@@ -105,6 +105,8 @@ def run_task(task: Task) -> Tuple[str, str]:
 
 
 def _worker_init() -> None:
+    import faulthandler
+    faulthandler.dump_traceback_later(15, file=open('/tmp/w%d.txt' % os.getpid(), 'w'))
     cv2.setNumThreads(1)
 
 

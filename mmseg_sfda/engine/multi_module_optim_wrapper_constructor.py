@@ -23,7 +23,9 @@ class MultiModuleOptimWrapperConstructor:
             segmentor=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=2.5e-4)),
             generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=0.1)))
 
-    ``param_scheduler`` may then be a dict keyed by the same names.
+    ``param_scheduler`` may then be a dict keyed by the same names. An entry set to
+    ``None`` (e.g. ``optim_wrapper=dict(discriminator=None)`` in a child config that drops
+    the discriminator) builds no wrapper.
     """
 
     def __init__(self, optim_wrapper_cfg: dict,
@@ -35,6 +37,9 @@ class MultiModuleOptimWrapperConstructor:
         if not isinstance(optim_wrapper_cfg, dict) or not optim_wrapper_cfg:
             raise ValueError('MultiModuleOptimWrapperConstructor needs one entry per '
                              f'module, got {optim_wrapper_cfg!r}')
+        optim_wrapper_cfg = {k: v for k, v in optim_wrapper_cfg.items() if v is not None}
+        if not optim_wrapper_cfg:
+            raise ValueError('MultiModuleOptimWrapperConstructor: every entry is None')
         for name, cfg in optim_wrapper_cfg.items():
             if not isinstance(cfg, dict) or 'optimizer' not in cfg:
                 raise ValueError(f'optim_wrapper.{name} must be a dict with an '

@@ -1,3 +1,4 @@
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
+from .sfda_segmentor import SFDASegmentor
 
-__all__ = ['DomainAdaptiveSegmentor']
+__all__ = ['DomainAdaptiveSegmentor', 'SFDASegmentor']

@@ -58,19 +58,22 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
         source_checkpoint (str, optional): the trained source model (an mmseg checkpoint
             or one of ours).
         with_source_model (bool): keep a frozen copy of the source model.
-        data_preprocessor (dict, optional): defaults to the segmentor's.
+        load_source_into_segmentor (bool): start the segmentor from the source weights
+            (False: from its own initialisation, e.g. SFDA's "transfer only").
+        data_preprocessor (dict, optional): used only when the segmentor config has
+            none (see :meth:`_data_preprocessor_cfg`).
     """
 
     def __init__(self,
                  segmentor: ConfigType,
                  source_checkpoint: Optional[str] = None,
                  with_source_model: bool = False,
+                 load_source_into_segmentor: bool = True,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         segmentor = copy.deepcopy(segmentor)
-        if data_preprocessor is None:
-            data_preprocessor = segmentor.get('data_preprocessor')
-        if source_checkpoint is not None:
+        data_preprocessor = self._data_preprocessor_cfg(segmentor, data_preprocessor)
+        if source_checkpoint is not None and load_source_into_segmentor:
             # the source weights replace any ImageNet initialisation: don't fetch it
             segmentor['pretrained'] = None
             if isinstance(segmentor.get('backbone'), dict):
@@ -78,6 +81,7 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.segmentor = MODELS.build(segmentor)
         self.source_checkpoint = source_checkpoint
+        self.load_source_into_segmentor = load_source_into_segmentor
         if with_source_model:
             if source_checkpoint is None:
                 raise ValueError(f'{type(self).__name__} needs source_checkpoint= (the '
@@ -91,6 +95,25 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
                 f'source_checkpoint not found: {source_checkpoint}. Train the source '
                 'model first (configs/source_only/) or pass its path with --cfg-options '
                 'model.source_checkpoint=PATH')
+
+    #: type of the wrapper's data preprocessor; None keeps the segmentor's own
+    #: (UDA methods reading DomainPairDataset set 'DomainPairDataPreProcessor').
+    data_preprocessor_type: Optional[str] = None
+
+    @classmethod
+    def _data_preprocessor_cfg(cls, segmentor: ConfigType,
+                               data_preprocessor: OptConfigType) -> OptConfigType:
+        """The segmentor's preprocessor settings (mean, std, size ...) win.
+
+        mmengine's runner fills ``model.data_preprocessor`` with the config's top-level
+        default (which has no crop ``size``), so the wrapper cannot tell a deliberate
+        setting from that default: the segmentor's own ``data_preprocessor`` is used
+        whenever it has one, so inference with the exported segmentor matches training.
+        """
+        cfg = segmentor.get('data_preprocessor') or data_preprocessor
+        if cfg is not None and cls.data_preprocessor_type is not None:
+            cfg = dict(copy.deepcopy(cfg), type=cls.data_preprocessor_type)
+        return cfg
 
     # ------------------------------------------------------------------ weights
     @property
@@ -106,7 +129,8 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
         """Load the source model into the segmentor and the frozen copy."""
         state = _state_dict_of(_load_checkpoint(path, map_location='cpu'))
         check_compatible(state, self.segmentor, path)
-        self.segmentor.load_state_dict(state)
+        if self.load_source_into_segmentor:
+            self.segmentor.load_state_dict(state)
         if self.with_source_model:
             self.source_model.load_state_dict(state)
         print_log(f'loaded the source model from {path}', logger='current')

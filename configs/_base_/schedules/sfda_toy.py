@@ -1,0 +1,15 @@
+# A short CPU schedule for SFDA on the toy benchmark.
+_base_ = ['./sfda_120e.py']
+max_iters = 150
+optim_wrapper = dict(
+    segmentor=dict(optimizer=dict(lr=2.5e-3)),
+    generator=dict(optimizer=dict(lr=1e-3)),
+    discriminator=dict(optimizer=dict(lr=1e-4)))
+param_scheduler = dict(segmentor=[
+    dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
+])
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=1))
+randomness = dict(seed=0)
