@@ -104,22 +104,24 @@ def run_task(task: Task) -> Tuple[str, str]:
     return task.layout, 'written'
 
 
-def _worker_init() -> None:
-    import faulthandler
-    faulthandler.dump_traceback_later(15, file=open('/tmp/w%d.txt' % os.getpid(), 'w'))
-    cv2.setNumThreads(1)
-
-
 def run(tasks: Sequence[Task], nproc: int) -> List[Tuple[str, str]]:
-    """Run tasks with a progress bar, in ``nproc`` processes when > 1."""
+    """Run tasks with a progress bar, in ``nproc`` forked processes when > 1.
+
+    OpenCV is set to one thread in the parent before forking (and restored):
+    calling ``cv2.setNumThreads`` inside a forked worker can deadlock."""
     from mmengine.utils import track_parallel_progress, track_progress
     if not tasks:
         return []
-    if nproc > 1:
+    if nproc <= 1:
+        return track_progress(run_task, list(tasks), file=sys.stdout)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
         return track_parallel_progress(
-            run_task, list(tasks), nproc, initializer=_worker_init,
+            run_task, list(tasks), nproc,
             chunksize=max(1, min(16, len(tasks) // (4 * nproc))), file=sys.stdout)
-    return track_progress(run_task, list(tasks), file=sys.stdout)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def summarize(args: argparse.Namespace, tasks: Sequence[Task],

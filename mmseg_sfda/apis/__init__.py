@@ -1,8 +1,9 @@
 from .config_utils import enable_amp, load_config
 from .evaluation import (build_test_runner, evaluate, evaluate_random, iter_predictions,
                          train)
+from .toy_benchmark import prepare_toy_data, toy_config
 
 __all__ = [
     'enable_amp', 'load_config', 'train', 'evaluate', 'evaluate_random',
-    'build_test_runner', 'iter_predictions'
+    'build_test_runner', 'iter_predictions', 'prepare_toy_data', 'toy_config'
 ]

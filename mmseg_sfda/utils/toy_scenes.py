@@ -14,7 +14,7 @@ scene is a pure function of (rng state, style, size); see :func:`scene_rng`.
 """
 import colorsys
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
@@ -51,6 +51,7 @@ class DomainStyle:
     haze: float = 0.2  # atmospheric haze per 100 m
     clouds: float = 0.3  # sky cloud cover in [0, 1]
     vignette: float = 0.0
+    photo_jitter: float = 0.0  # per-image lighting variation (log-normal std)
     # texture / sensor
     texture: float = 0.05  # amplitude of per-class procedural texture
     noise: float = 0.5  # sensor noise std (0-255 units)
@@ -74,25 +75,29 @@ def _target_table(values: Dict[int, float], default: float) -> Tuple[float, ...]
 
 
 SOURCE_STYLE = DomainStyle(
-    color_jitter=0.6, saturation=1.25, brightness=1.05, contrast=1.1,
-    gamma=0.95, sun=1.0, haze=0.12, clouds=0.25, texture=0.04, noise=0.5,
-    blur=0.0, horizon=0.40, focal=0.85, cam_height=1.7, object_scale=1.15,
-    object_distance=0.8, density=0.8, building_height=1.0, vegetation=1.0,
-    terrain_prob=0.5, truck_prob=1.0, ego_hood=0.0)
+    color_jitter=1.0, saturation=1.25, brightness=1.05, contrast=1.1,
+    gamma=0.95, sun=1.0, haze=0.12, clouds=0.25, photo_jitter=0.25,
+    texture=0.06, noise=1.5, blur=0.0, horizon=0.40, focal=0.85,
+    cam_height=1.7, object_scale=1.15, object_distance=0.8, density=0.8,
+    building_height=1.0, vegetation=1.0, terrain_prob=0.5, truck_prob=1.0,
+    ego_hood=0.0)
 
+# Calibrated with a small from-scratch FCN (64x128, 500 iterations): trained
+# on SOURCE_STYLE it scores ~48 mIoU in domain, ~44 on shift 0.5, ~26 on the
+# target (shift 1), where a target-trained oracle scores ~50.
 TARGET_STYLE = DomainStyle(
     class_hue=_target_table(
-        {ROAD: 25, SIDEWALK: -45, BUILDING: 40, WALL: -35, FENCE: 45,
-         POLE: 30, LIGHT: 20, SIGN: -30, VEGETATION: -35, TERRAIN: 35,
-         SKY: -25, PERSON: 50, RIDER: -45, CAR: 40, TRUCK: -35, BUS: 50,
-         MOTORCYCLE: 45, BICYCLE: -50}, 0.0),
+        {ROAD: 18, SIDEWALK: -32, BUILDING: 28, WALL: -25, FENCE: 32,
+         POLE: 21, LIGHT: 14, SIGN: -21, VEGETATION: -25, TERRAIN: 25,
+         SKY: -18, PERSON: 35, RIDER: -32, CAR: 28, TRUCK: -25, BUS: 35,
+         MOTORCYCLE: 32, BICYCLE: -35}, 0.0),
     class_value=_target_table(
         {ROAD: 0.8, SIDEWALK: 0.72, BUILDING: 0.85, VEGETATION: 0.75,
          TERRAIN: 0.85, SKY: 1.05, PERSON: 0.8, CAR: 0.8, BUS: 0.85}, 0.9),
-    color_jitter=1.0, saturation=0.5, brightness=0.82, contrast=0.8,
+    color_jitter=1.0, saturation=0.65, brightness=0.88, contrast=0.85,
     gamma=1.15, color_cast=(1.0, 1.04, 0.9), sun=0.25, haze=0.55,
-    clouds=0.85, vignette=0.25, texture=0.22, noise=6.0, blur=0.8,
-    horizon=0.48, focal=0.95, cam_height=1.4, object_scale=0.9,
+    clouds=0.85, vignette=0.25, photo_jitter=0.05, texture=0.22, noise=6.0,
+    blur=0.8, horizon=0.48, focal=0.95, cam_height=1.4, object_scale=0.9,
     object_distance=1.2, density=1.4, building_height=1.2, vegetation=1.3,
     terrain_prob=0.5, truck_prob=1.0, ego_hood=0.08)
 
@@ -102,10 +107,10 @@ def lerp_style(a: DomainStyle, b: DomainStyle, t: float) -> DomainStyle:
     out = {}
     for f in fields(DomainStyle):
         va, vb = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(va, tuple):
-            out[f.name] = tuple(x + t * (y - x) for x, y in zip(va, vb))
+        if isinstance(va, tuple):  # (1 - t) a + t b is exact at t = 0 and 1
+            out[f.name] = tuple((1 - t) * x + t * y for x, y in zip(va, vb))
         else:
-            out[f.name] = va + t * (vb - va)
+            out[f.name] = (1 - t) * va + t * vb
     return DomainStyle(**out)
 
 
@@ -149,6 +154,9 @@ BUS_COLORS = ((245, 190, 35), (240, 170, 30))
 TRUCK_CARGO, TRUCK_CAB = ((230, 230, 225), (200, 205, 210)), ((195, 40, 30), (200, 60, 20))
 MOTO_COLORS = ((160, 20, 30), (30, 30, 35), (140, 20, 60))
 BIKE_COLORS = ((30, 165, 175), (30, 140, 200), (20, 180, 130))
+# (border, fill) of round / triangular / square / diamond signs
+SIGN_COLORS = (((220, 30, 30), (245, 245, 245)), ((220, 30, 30), (245, 245, 245)),
+               ((245, 245, 245), (30, 80, 200)), ((245, 245, 245), (250, 205, 30)))
 
 
 def _tint(style: DomainStyle, cls: int, rgb: Sequence[float]) -> RGB:
@@ -622,23 +630,28 @@ def _limb(to_px, a: Tuple[float, float], b: Tuple[float, float],
 
 def _person(world: _World, rng: np.random.Generator, style: DomainStyle,
             x: float, z: float) -> _Obj:
-    """Standing / walking pedestrian: legs, torso, arms, head."""
+    """Standing / walking pedestrian: legs, torso, arms, head with hair."""
     hp = 1.75 * style.object_scale * rng.uniform(0.88, 1.1)
     to_px, _ = _billboard(world, x, z)
+
+    def px(uv):  # body coordinates in units of the person's height
+        return to_px([(u * hp, v * hp) for u, v in uv])
+
+    def limb(a, b, width):
+        return _limb(px, a, b, width)
     jit = style.color_jitter
     shirt = _jitter(rng, _pick(rng, SHIRTS), jit)
     pants = _jitter(rng, _pick(rng, TROUSERS), jit)
-    skin = _pick(rng, SKIN)
-    a, sw = rng.uniform(0.02, 0.13) * hp, rng.uniform(0.0, 0.08) * hp
-    hip, sh = 0.52 * hp, 0.82 * hp
-    prims = [Prim(PERSON, pants, _limb(to_px, (-0.05 * hp, hip), (-a, 0), 0.08 * hp)),
-             Prim(PERSON, pants, _limb(to_px, (0.05 * hp, hip), (a, 0), 0.08 * hp)),
-             Prim(PERSON, shirt, _limb(to_px, (-0.13 * hp, sh), (-0.15 * hp - sw, 0.47 * hp), 0.055 * hp)),
-             Prim(PERSON, shirt, _limb(to_px, (0.13 * hp, sh), (0.15 * hp + sw, 0.47 * hp), 0.055 * hp)),
-             Prim(PERSON, shirt, to_px([(-0.14 * hp, sh), (0.14 * hp, sh),
-                                        (0.11 * hp, hip - 0.02 * hp), (-0.11 * hp, hip - 0.02 * hp)])),
-             Prim(PERSON, skin, to_px(_circle(0, 0.895 * hp, 0.068 * hp, 0.075 * hp))),
-             Prim(PERSON, _pick(rng, HAIR), to_px(_circle(0, 0.93 * hp, 0.066 * hp, 0.04 * hp)))]
+    step, swing = rng.uniform(0.02, 0.13), rng.uniform(0.0, 0.08)
+    hip, sh = 0.52, 0.82
+    prims = [Prim(PERSON, pants, limb((-0.05, hip), (-step, 0), 0.08)),
+             Prim(PERSON, pants, limb((0.05, hip), (step, 0), 0.08)),
+             Prim(PERSON, shirt, limb((-0.13, sh), (-0.15 - swing, 0.47), 0.055)),
+             Prim(PERSON, shirt, limb((0.13, sh), (0.15 + swing, 0.47), 0.055)),
+             Prim(PERSON, shirt, px([(-0.14, sh), (0.14, sh), (0.11, hip - 0.02),
+                                     (-0.11, hip - 0.02)])),
+             Prim(PERSON, _pick(rng, SKIN), px(_circle(0, 0.895, 0.068, 0.075))),
+             Prim(PERSON, _pick(rng, HAIR), px(_circle(0, 0.93, 0.066, 0.04)))]
     return _Obj(z, prims, True, shadow=to_px(_circle(0, 0, 0.25 * hp, 0.1, 10)))
 
 
@@ -673,6 +686,11 @@ def _motorcycle(to_px, d: int, col: RGB) -> List[Prim]:
     return prims
 
 
+# rider joints (hip, knee, foot, shoulder, hand) on a bicycle / motorcycle
+_RIDER_POSE = {False: ((-0.22, 1.0), (0.12, 0.72), (0.0, 0.3), (0.05, 1.52), (0.4, 1.08)),
+               True: ((-0.25, 0.98), (0.2, 0.72), (0.05, 0.35), (0.02, 1.5), (0.5, 1.05))}
+
+
 def _rider_group(world: _World, rng: np.random.Generator, style: DomainStyle,
                  x: float, z: float, moto: bool) -> List[_Obj]:
     """A rider (class rider) seated on a motorcycle or bicycle, side view."""
@@ -685,10 +703,9 @@ def _rider_group(world: _World, rng: np.random.Generator, style: DomainStyle,
     jit = style.color_jitter
     if moto:
         vehicle = _motorcycle(scaled, d, _jitter(rng, _pick(rng, MOTO_COLORS), jit))
-        hip, knee, foot, sh, hand = (-0.25, 0.98), (0.2, 0.72), (0.05, 0.35), (0.02, 1.5), (0.5, 1.05)
     else:
         vehicle = _bicycle(scaled, d, _jitter(rng, _pick(rng, BIKE_COLORS), jit), k * sc)
-        hip, knee, foot, sh, hand = (-0.22, 1.0), (0.12, 0.72), (0.0, 0.3), (0.05, 1.52), (0.4, 1.08)
+    hip, knee, foot, sh, hand = _RIDER_POSE[moto]
     jacket = _jitter(rng, _pick(rng, JACKETS), jit)
     pants = _jitter(rng, _pick(rng, TROUSERS), jit)
 
@@ -742,8 +759,7 @@ def _pole(world: _World, rng: np.random.Generator, style: DomainStyle,
                  3: [(0, v - r), (r, v), (0, v + r), (-r, v)]}[shape]
         inner = np.asarray(outer, float)
         inner = (inner - (0, v)) * 0.68 + (0, v)
-        border, fill = {0: ((220, 30, 30), (245, 245, 245)), 1: ((220, 30, 30), (245, 245, 245)),
-                        2: ((245, 245, 245), (30, 80, 200)), 3: ((245, 245, 245), (250, 205, 30))}[shape]
+        border, fill = SIGN_COLORS[shape]
         prims.append(Prim(SIGN, border, to_px(outer)))
         prims.append(Prim(SIGN, fill, to_px(inner)))
     else:  # street lamp
@@ -1021,9 +1037,20 @@ class Scene(NamedTuple):
     instance: np.ndarray  # uint16 (H, W), 0 for stuff, 1..N for things
 
 
+def _vary_lighting(style: DomainStyle, rng: np.random.Generator) -> DomainStyle:
+    """Per-image lighting: log-normal jitter of the global camera knobs."""
+    e = np.exp(rng.normal(0.0, 1.0, 8) * style.photo_jitter)
+    cast = np.asarray(style.color_cast) * e[5:] ** 0.3
+    return replace(style, brightness=style.brightness * e[0],
+                   contrast=style.contrast * e[1], saturation=style.saturation * e[2],
+                   gamma=style.gamma * e[3] ** 0.5, sun=float(np.clip(style.sun * e[4], 0, 1)),
+                   color_cast=tuple(float(c) for c in cast))
+
+
 def render(rng: np.random.Generator, style: DomainStyle = SOURCE_STYLE,
            height: int = 128, width: int = 256) -> Scene:
     """Render one scene with all its maps."""
+    style = _vary_lighting(style, rng)
     world = _make_world(rng, style, height, width)
     canvas = _Canvas(_background(world, style, rng))
     _draw_objects(canvas, _place_objects(world, style, rng), style)

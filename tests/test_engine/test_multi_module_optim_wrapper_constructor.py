@@ -89,6 +89,16 @@ def test_only_configured_modules_get_a_wrapper():
     assert list(wrappers.keys()) == ['generator']
 
 
+def test_none_entries_build_no_wrapper():
+    """A child config drops a part with e.g. optim_wrapper=dict(discriminator=None)."""
+    model = Model()
+    wrappers = MultiModuleOptimWrapperConstructor(
+        dict(segmentor=sgd(0.1), discriminator=None))(model)  # no such module: not looked up
+    assert list(wrappers.keys()) == ['segmentor']
+    with pytest.raises(ValueError, match='every entry is None'):
+        MultiModuleOptimWrapperConstructor(dict(segmentor=None, generator=None))
+
+
 def test_per_module_paramwise_cfg():
     model = Model()
     cfg = dict(segmentor=sgd(0.1, paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10)})),

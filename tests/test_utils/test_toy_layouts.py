@@ -132,7 +132,8 @@ def test_nthu_layout_and_eval_label_ids(tmp_path):
     write_nthu(root, train + test)
     for name in os.listdir(os.path.join(root, 'Rome', 'Images', 'Train')):
         assert re.fullmatch(r'pano_\d{5}_\d_\d+\.jpg', name)
-    exts = {os.path.splitext(f)[1] for f in os.listdir(os.path.join(root, 'Rome', 'Images', 'Test'))}
+    test_dir = os.path.join(root, 'Rome', 'Images', 'Test')
+    exts = {os.path.splitext(f)[1] for f in os.listdir(test_dir)}
     assert exts == {'.png', '.jpg'}
     for it in test:
         files = item_files('nthu', root, 'test', it.index, 'Rome')

@@ -49,6 +49,9 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
             alone (no target loss, no IPSM).
         update_bn_on_fake (bool): let fake batches update the trained segmentor's BN
             running statistics.
+        fake_seed (int): the noise of iteration ``i`` is drawn from a generator seeded
+            with ``fake_seed + i``, so a resumed run sees the same fake samples as an
+            uninterrupted one.
     """
 
     def __init__(self,
@@ -74,6 +77,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
                  use_ipsm: bool = True,
                  transfer_only: bool = False,
                  update_bn_on_fake: bool = False,
+                 fake_seed: int = 0,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(
@@ -108,6 +112,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         self.feature_index = feature_index
         self.fake_batch_size = fake_batch_size
         self.update_bn_on_fake = update_bn_on_fake
+        self.fake_seed = fake_seed
 
     # ------------------------------------------------------------------ pieces
     def _features_and_logits(self, model, inputs: Tensor) -> Tuple[Tensor, Tensor]:
@@ -121,8 +126,14 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         with frozen_bn_statistics(self.segmentor):
             return self._features_and_logits(self.segmentor, fake)
 
+    def _noise_rng(self, like: Tensor) -> torch.Generator:
+        """A noise generator seeded by the iteration: resume-exact fake samples."""
+        return torch.Generator(device=like.device).manual_seed(
+            self.fake_seed + self.current_iter())
+
     def _target_attention(self, target: Tensor, size) -> object:
-        with torch.no_grad():
+        """Target attention maps for Eq. 7 (no gradient; BN statistics untouched)."""
+        with torch.no_grad(), frozen_bn_statistics(self.segmentor):
             feat = self.segmentor.extract_feat(target)[self.feature_index]
             return self.attention(feat, output_size=size)
 
@@ -135,7 +146,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         set_requires_grad(self.segmentor, False)
         try:
             with wrapper.optim_context(self.generator):
-                fake = self.generator.sample(batch)
+                fake = self.generator.sample(batch, generator=self._noise_rng(target))
                 src_feat, src_logits = self._features_and_logits(self.source_model, fake)
                 loss_bns = self.loss_bns()
                 feat, logits = self._on_fake(fake)

@@ -18,14 +18,18 @@ def frozen_bn_statistics(module: nn.Module) -> Iterator[None]:
 
     Inside the context every BatchNorm's momentum is 0, so a forward in train mode
     leaves ``running_mean`` / ``running_var`` unchanged (e.g. for generated images,
-    so the running statistics stay those of the target domain).
+    so the running statistics stay those of the target domain); the
+    ``num_batches_tracked`` counters are restored on exit.
     """
     layers = [m for m in module.modules() if isinstance(m, _BatchNorm)]
-    momenta = [bn.momentum for bn in layers]
+    saved = [(bn.momentum, None if bn.num_batches_tracked is None else
+              bn.num_batches_tracked.clone()) for bn in layers]
     for bn in layers:
         bn.momentum = 0.0
     try:
         yield
     finally:
-        for bn, momentum in zip(layers, momenta):
+        for bn, (momentum, tracked) in zip(layers, saved):
             bn.momentum = momentum
+            if tracked is not None:
+                bn.num_batches_tracked.copy_(tracked)
