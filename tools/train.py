@@ -12,7 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
-from mmseg_sfda.apis import enable_amp, load_config
+from mmseg_sfda.apis import check_inputs, enable_amp, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,6 +43,10 @@ def main() -> None:
     if args.amp:
         enable_amp(cfg)
     cfg.resume = args.resume
+    try:
+        check_inputs(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'{args.config}: {err}') from None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

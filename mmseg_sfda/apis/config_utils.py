@@ -1,6 +1,6 @@
 """Config handling shared by ``tools/train.py``, ``tools/test.py`` and ``tools/demo.py``."""
 import os.path as osp
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -50,3 +50,43 @@ def enable_amp(cfg: Config) -> None:
                 _amp_wrapper(part, f'optim_wrapper.{name}')
     else:
         _amp_wrapper(optim_wrapper, 'optim_wrapper')
+
+
+def missing_inputs(cfg: Config) -> List[str]:
+    """What a run of ``cfg`` needs on disk and lacks: data roots and the source model.
+
+    Each entry names the path, the config key and how to make it.
+    """
+    missing = []
+    ckpt = cfg.get('model', {}).get('source_checkpoint')
+    if ckpt and '://' not in ckpt and not osp.isfile(ckpt):
+        missing.append(f'model.source_checkpoint: {ckpt} (train the source model first, '
+                       'e.g. with a config of configs/source_only/, or set '
+                       '--cfg-options model.source_checkpoint=PATH)')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        dataset = loader.get('dataset', {}) if loader else {}
+        for name, node in _data_roots(dataset, f'{key}.dataset'):
+            if not osp.isdir(node):
+                missing.append(f'{name}: {node} (see docs/dataset_preparation.md, or set '
+                               f'--cfg-options {name}=PATH)')
+    return sorted(set(missing))
+
+
+def _data_roots(dataset: dict, prefix: str) -> List[Tuple[str, str]]:
+    """``(config key, data_root)`` of a dataset config and of the datasets it wraps."""
+    roots = []
+    if isinstance(dataset.get('data_root'), str):
+        roots.append((f'{prefix}.data_root', dataset['data_root']))
+    for key in ('source', 'target', 'dataset'):
+        if isinstance(dataset.get(key), dict):
+            roots += _data_roots(dataset[key], f'{prefix}.{key}')
+    return roots
+
+
+def check_inputs(cfg: Config) -> None:
+    """Raise one clear error listing every missing input of ``cfg``."""
+    missing = missing_inputs(cfg)
+    if missing:
+        raise FileNotFoundError('this config needs, and cannot find:\n  - ' +
+                                '\n  - '.join(missing))

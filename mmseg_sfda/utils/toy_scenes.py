@@ -534,15 +534,15 @@ def _car(world: _World, rng: np.random.Generator, style: DomainStyle, xc: float,
     col = _jitter(rng, _pick(rng, CAR_COLORS), style.color_jitter)
     yb, yt = 0.3 * s, 0.85 * hgt
     zc0, zc1 = z0 + 0.22 * ln, z0 + 0.78 * ln
-    prims = _wheels(world, CAR, x0, x1, z0, z1, 0.33 * s)
-    prims += _box(world, CAR, col, x0, x1, yb, yt, z0, z1)[:-1]
+    body = _box(world, CAR, col, x0, x1, yb, yt, z0, z1)
+    prims = _wheels(world, CAR, x0, x1, z0, z1, 0.33 * s) + body[:-1]
     prims += _box(world, CAR, col, x0 + 0.1 * s, x1 - 0.1 * s, yt, hgt, zc0, zc1)
     prims += _side_band(world, CAR, C_GLASS, x0 + 0.1 * s, x1 - 0.1 * s,
                         yt + 0.06 * s, hgt - 0.08 * s, zc0 + 0.2, zc1 - 0.2)
     prims.append(Prim(CAR, C_GLASS, world.project(
         [x0 + 0.25 * s, x1 - 0.25 * s, x1 - 0.25 * s, x0 + 0.25 * s],
         [yt + 0.05 * s] * 2 + [hgt - 0.1 * s] * 2, zc0)))
-    prims.append(_box(world, CAR, col, x0, x1, yb, yt, z0, z1)[-1])
+    prims.append(body[-1])  # rear (or front) face last: nearest
     light = (250, 250, 215) if oncoming else (235, 25, 25)
     for a in (x0 + 0.1 * s, x1 - 0.4 * s):
         prims.append(Prim(CAR, light, world.project(

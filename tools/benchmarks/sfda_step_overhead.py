@@ -1,0 +1,228 @@
+"""Overhead of one SFDA ``train_step`` over the forward / backward passes it needs.
+
+    python tools/benchmarks/sfda_step_overhead.py                     # toy config
+    python tools/benchmarks/sfda_step_overhead.py --repeats 20 --warmup 3
+
+Requirement: a training step costs at most 1.15x the sum of the forward and backward
+passes it needs. In one process this measures, interleaved (a, b, a, b, ...) so that
+machine load hits both alike:
+
+(a) ``model.train_step(batch, optim_wrapper)``: the three optimiser steps (generator
+    Eq. 11, segmentor Eq. 12/16, discriminator Eq. 15) through mmengine's
+    ``OptimWrapperDict``, data preprocessing included;
+(b) the same forward and backward computations done directly with the model's own
+    helpers: no optimiser wrappers, no optimiser steps, no ``requires_grad`` toggling,
+    gradients taken with ``torch.autograd.grad`` w.r.t. the parameters each step trains.
+
+It prints the medians, the ratio (a) / (b) against the threshold and writes them to a
+JSON file. The exit code is 0 either way: this is a report, not a test. The source
+checkpoint is a freshly built segmentor unless ``--source-checkpoint`` is given (the
+weights do not change the cost).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import tempfile
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.utils import mkdir_or_exist
+from torch import Tensor
+
+import mmseg_sfda  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+DEFAULT_CFG = 'configs/toy/sfda_deeplabv3_r18_toy-gta2cs.py'
+THRESHOLD = 1.15
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--config', default=DEFAULT_CFG)
+    parser.add_argument('--source-checkpoint',
+                        help='a trained source model (default: fresh weights)')
+    parser.add_argument('--batch-size', type=int, default=4,
+                        help='target images per step (even, for IPSM)')
+    parser.add_argument('--height', type=int, default=128, help='target image height')
+    parser.add_argument('--width', type=int, default=256, help='target image width')
+    parser.add_argument('--repeats', type=int, default=10, help='timed (a, b) pairs')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed (a, b) pairs')
+    parser.add_argument('--threads', type=int, help='torch.set_num_threads')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', default='work_dirs/benchmarks/sfda_step_overhead.json')
+    return parser.parse_args()
+
+
+def build(cfg: Config, source_checkpoint: str, height: int,
+          width: int) -> Tuple[torch.nn.Module, OptimWrapperDict]:
+    """The SFDASegmentor of ``cfg`` (target size ``height x width``) and its optimisers."""
+    cfg.model.source_checkpoint = source_checkpoint
+    cfg.model.segmentor.data_preprocessor.size = (height, width)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    return model, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+def fresh_source_checkpoint(cfg: Config, directory: str) -> str:
+    """Save the weights of a freshly built segmentor as a stand-in source model."""
+    path = osp.join(directory, 'source.pth')
+    torch.save(dict(state_dict=MODELS.build(cfg.model.segmentor).state_dict()), path)
+    return path
+
+
+def target_batch(batch_size: int, height: int, width: int, seed: int) -> dict:
+    """A batch of random uint8 target images as a dataloader yields it."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch_size):
+        inputs.append(torch.randint(0, 256, (3, height, width), generator=gen,
+                                    dtype=torch.uint8))
+        sample = SegDataSample()
+        sample.set_metainfo(dict(img_shape=(height, width), ori_shape=(height, width)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def needed_passes(model: torch.nn.Module, target: Tensor) -> None:
+    """The forward and backward passes of one ``train_step``, nothing else.
+
+    Mirrors ``SFDASegmentor._generator_step`` / ``_segmentor_step`` /
+    ``_discriminator_step`` with the same helpers and losses; each backward is a
+    ``torch.autograd.grad`` w.r.t. the parameters that step trains.
+    """
+    # generator (Eq. 11)
+    batch = model.fake_batch_size or target.shape[0]
+    fake = model.generator.sample(batch, generator=model._noise_rng(target))
+    src_feat, src_logits = model._features_and_logits(model.source_model, fake)
+    loss_bns = model.loss_bns()
+    feat, logits = model._on_fake(fake)
+    src_maps = model.attention(src_feat)
+    loss = (loss_bns - model.alpha * model.loss_mae(logits, src_logits) -
+            model.beta * model.loss_dad_ss(src_maps, model.attention(feat)) +
+            model.tau * model.loss_dad_st(
+                src_maps, model._target_attention(target, src_feat.shape[-2:])))
+    torch.autograd.grad(loss, list(model.generator.parameters()))
+
+    # segmentor (Eq. 12, 16)
+    fake, src_logits = fake.detach(), src_logits.detach()
+    src_dual = src_maps.dual.detach()
+    feat, logits = model._on_fake(fake)
+    loss = (model.alpha * model.loss_mae(logits, src_logits) +
+            model.beta * model.loss_dad_ss(src_dual, model.attention(feat).dual))
+    patches = None
+    if not model.transfer_only:
+        tgt_logits = model.upsample_like(model.logits(model.segmentor, target), target)
+        loss = loss + model.loss_target(tgt_logits)
+        if model.use_ipsm:
+            patches, easy = model._ipsm_split(tgt_logits.softmax(dim=1))
+            loss = loss + model.gamma * model.loss_adv(
+                model._discriminate(patches), easy, mode='generator')
+    torch.autograd.grad(loss, list(model.segmentor.parameters()))
+
+    # discriminator (Eq. 15)
+    if patches is not None:
+        loss = model.loss_adv(model._discriminate(patches.detach()), easy,
+                              mode='discriminator')
+        torch.autograd.grad(loss, list(model.discriminator.parameters()))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall time of ``fn()`` in milliseconds."""
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def measure(model: torch.nn.Module, optim_wrapper: OptimWrapperDict, data: dict,
+            repeats: int, warmup: int) -> Dict[str, List[float]]:
+    """Interleaved wall times (ms) of (a) ``train_step`` and (b) the needed passes."""
+    target = model.data_preprocessor(data, True)['inputs']
+    times: Dict[str, List[float]] = {'step': [], 'passes': []}
+    for i in range(warmup + repeats):
+        step = timed(lambda: model.train_step(data, optim_wrapper))
+        passes = timed(lambda: needed_passes(model, target))
+        if i >= warmup:
+            times['step'].append(step)
+            times['passes'].append(passes)
+    return times
+
+
+def summarise(times: Dict[str, List[float]]) -> Dict[str, float]:
+    """Medians, the ratio step / passes and the verdict."""
+    step = statistics.median(times['step'])
+    passes = statistics.median(times['passes'])
+    # per-pair ratios as well: robust to load drifting over the run
+    pair = statistics.median(a / b for a, b in zip(times['step'], times['passes']))
+    return dict(step_ms=step, passes_ms=passes, overhead_ms=step - passes,
+                ratio=step / passes, ratio_pairwise_median=pair, threshold=THRESHOLD,
+                passed=step / passes <= THRESHOLD)
+
+
+def dump_json_atomic(obj: dict, path: str) -> None:
+    """Write ``obj`` to ``path`` through a temporary file and ``os.replace``."""
+    directory = osp.dirname(osp.abspath(path))
+    mkdir_or_exist(directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(obj, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def print_table(result: Dict[str, float]) -> None:
+    verdict = 'PASS' if result['passed'] else 'FAIL'
+    rows = [('train_step (a)', f"{result['step_ms']:.1f} ms"),
+            ('needed passes (b)', f"{result['passes_ms']:.1f} ms"),
+            ('overhead (a - b)', f"{result['overhead_ms']:.1f} ms"),
+            ('ratio a / b', f"{result['ratio']:.3f}"),
+            ('ratio, median of pairs', f"{result['ratio_pairwise_median']:.3f}"),
+            ('threshold', f"{result['threshold']:.2f}"),
+            ('verdict', f"{verdict} (ratio {'<=' if result['passed'] else '>'} "
+                        f"{result['threshold']:.2f})")]
+    width = max(len(k) for k, _ in rows)
+    print('\n'.join(f'{k:<{width}}  {v}' for k, v in rows))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(args.config)
+    torch.manual_seed(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = args.source_checkpoint or fresh_source_checkpoint(cfg, tmp)
+        model, optim_wrapper = build(cfg, checkpoint, args.height, args.width)
+    data = target_batch(args.batch_size, args.height, args.width, args.seed)
+    times = measure(model, optim_wrapper, data, args.repeats, args.warmup)
+    result = summarise(times)
+    fake_size = tuple(cfg.model.generator.get('out_size', ('?', '?')))
+    print(f'SFDA step overhead: {args.config}, batch {args.batch_size}, target '
+          f'{args.height}x{args.width}, fake {fake_size[0]}x{fake_size[1]}, '
+          f'{args.repeats} repeats (+{args.warmup} warm-up), '
+          f'{torch.get_num_threads()} threads')
+    print_table(result)
+    dump_json_atomic(
+        dict(config=args.config, batch_size=args.batch_size,
+             target_size=[args.height, args.width], fake_size=list(fake_size),
+             repeats=args.repeats, warmup=args.warmup,
+             threads=torch.get_num_threads(), torch=torch.__version__,
+             machine=dict(platform=platform.platform(), cpus=os.cpu_count()),
+             times_ms=times, **result), args.out)
+    print(f'written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
