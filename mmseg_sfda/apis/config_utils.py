@@ -44,7 +44,7 @@ def enable_amp(cfg: Config) -> None:
         raise RuntimeError('--amp needs a CUDA device (mmengine\'s AmpOptimWrapper does '
                            'not run on the CPU); drop --amp on this machine.')
     optim_wrapper = cfg.optim_wrapper
-    if 'constructor' in optim_wrapper and 'type' not in optim_wrapper:
+    if optim_wrapper.get('constructor') == 'MultiModuleOptimWrapperConstructor':
         for name, part in optim_wrapper.items():
             if isinstance(part, dict) and 'optimizer' in part:
                 _amp_wrapper(part, f'optim_wrapper.{name}')

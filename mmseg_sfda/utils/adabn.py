@@ -26,19 +26,24 @@ def adapt_bn_statistics(model: nn.Module,
     Statistics are reset, then accumulated as a cumulative average (``momentum=None``)
     over the forward passes of ``dataloader`` in train mode; weights are untouched.
     ``model`` is an mmseg segmentor (its data preprocessor normalises the batches).
+    BN layers that the model keeps in eval mode when put in train mode (the frozen
+    source copy of a :class:`DomainAdaptiveSegmentor`) are left untouched.
 
     Returns:
         int: the number of batches used.
     """
-    layers = batch_norm_layers(model)
+    was_training = model.training
+    model.train()
+    # layers a model keeps in eval mode under .train() (a frozen source copy) stay as
+    # they are
+    layers = [bn for bn in batch_norm_layers(model) if bn.training]
     if not layers:
+        model.train(was_training)
         raise ValueError(f'AdaBN: {type(model).__name__} has no BatchNorm layer to adapt')
     momenta = [bn.momentum for bn in layers]
     for bn in layers:
         bn.reset_running_stats()
         bn.momentum = None
-    was_training = model.training
-    model.train()
     total = len(dataloader) if max_batches is None else min(max_batches, len(dataloader))
     bar = ProgressBar(total) if show_progress else None
     used = 0
@@ -46,6 +51,10 @@ def adapt_bn_statistics(model: nn.Module,
         for batch in dataloader:
             if used == total:
                 break
+            if len(batch['inputs']) < 2:
+                raise ValueError('AdaBN: batches of one image cannot be used (BatchNorm '
+                                 'in train mode needs more than one value per channel, '
+                                 'e.g. ASPP image pooling); set the loader batch_size >= 2')
             data = model.data_preprocessor(batch, False)
             model(data['inputs'], data['data_samples'], mode='tensor')
             used += 1

@@ -26,6 +26,10 @@ def export_segmentor(src: str, dst: str) -> int:
     meta['exported_from'] = osp.abspath(src)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     tmp = f'{dst}.tmp{os.getpid()}'
-    torch.save(dict(state_dict=seg, meta=meta), tmp)
-    os.replace(tmp, dst)
+    try:
+        torch.save(dict(state_dict=seg, meta=meta), tmp)
+        os.replace(tmp, dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
     return len(seg)

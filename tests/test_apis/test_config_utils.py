@@ -119,11 +119,6 @@ def test_enable_amp_multi_module_names_the_part(cuda):
         enable_amp(cfg)
 
 
-@pytest.mark.xfail(strict=True, reason='enable_amp treats any optim_wrapper with a '
-                   "'constructor' and no 'type' as a per-module dict "
-                   '(mmseg_sfda/apis/config_utils.py:47), so a single wrapper with a custom '
-                   'constructor and the default type (valid in mmengine) is silently left '
-                   'without AMP')
 def test_enable_amp_single_wrapper_with_constructor_and_default_type(cuda):
     cfg = Config(dict(optim_wrapper=dict(
         constructor='LearningRateDecayOptimizerConstructor', optimizer=SGD,

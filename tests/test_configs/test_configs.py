@@ -18,25 +18,10 @@ CONFIGS = sorted(
                                             recursive=True)
     if f'{osp.sep}_base_{osp.sep}' not in p)
 
-# Configs whose model cannot be built today; each entry is a bug report.
-KNOWN_BROKEN = {
-    'configs/sfda/deeplabv3_r50_gta2cs_transfer-only.py': (
-        'DomainAdaptiveSegmentor builds segmentor and source_model from the same config '
-        'dict (mmseg_sfda/models/segmentors/domain_adaptive_segmentor.py:82 and :89, '
-        '`self.source_model = MODELS.build(segmentor)`); with load_source_into_segmentor='
-        'False the ImageNet `pretrained` is kept, EncoderDecoder.__init__ copies it into '
-        'backbone.pretrained of that dict, and the second build asserts "both backbone '
-        'and segmentor set pretrained weight"'),
-}
-
 
 def params():
     for path in CONFIGS:
-        marks = []
-        if path in KNOWN_BROKEN:
-            marks = [pytest.mark.xfail(strict=True, raises=AssertionError,
-                                       reason=KNOWN_BROKEN[path])]
-        yield pytest.param(path, id=path[len('configs/'):], marks=marks)
+        yield pytest.param(path, id=path[len('configs/'):])
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,7 +67,6 @@ def placeholder_checkpoint(tmp_path_factory):
 def test_configs_are_found():
     assert 'configs/toy/deeplabv3_r18_toy-gta5_source.py' in CONFIGS
     assert not any('_base_' in p for p in CONFIGS)
-    assert set(KNOWN_BROKEN) <= set(CONFIGS)
 
 
 @pytest.mark.parametrize('path', [pytest.param(p, id=p[len('configs/'):]) for p in CONFIGS])

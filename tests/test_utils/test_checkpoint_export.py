@@ -150,9 +150,6 @@ def test_failed_write_keeps_the_old_file(run_checkpoint, tmp_path, monkeypatch):
     assert dst.read_bytes() == b'old'
 
 
-@pytest.mark.xfail(strict=True, reason='export_segmentor does not remove its partial '
-                   '<dst>.tmp<pid> file when torch.save fails (no try/finally around '
-                   'the write, mmseg_sfda/utils/checkpoint_export.py:28-30)')
 def test_failed_write_leaves_no_temp_file(run_checkpoint, tmp_path, monkeypatch):
     src, _ = run_checkpoint
     out_dir = tmp_path / 'out'

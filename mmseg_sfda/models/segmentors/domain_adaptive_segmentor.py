@@ -21,6 +21,16 @@ def _state_dict_of(checkpoint: dict) -> Dict[str, Tensor]:
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
+def _without_pretrained(segmentor: ConfigType) -> ConfigType:
+    """A copy of ``segmentor`` whose ImageNet initialisation is dropped: the source
+    checkpoint replaces it, so it need not be fetched."""
+    segmentor = copy.deepcopy(segmentor)
+    segmentor['pretrained'] = None
+    if isinstance(segmentor.get('backbone'), dict):
+        segmentor['backbone']['init_cfg'] = None
+    return segmentor
+
+
 def check_compatible(state: Dict[str, Tensor], model: nn.Module, path: str) -> None:
     """Raise a clear error when ``state`` does not fit ``model`` (keys or shapes)."""
     own = model.state_dict()
@@ -73,20 +83,18 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
                  init_cfg: OptConfigType = None) -> None:
         segmentor = copy.deepcopy(segmentor)
         data_preprocessor = self._data_preprocessor_cfg(segmentor, data_preprocessor)
-        if source_checkpoint is not None and load_source_into_segmentor:
-            # the source weights replace any ImageNet initialisation: don't fetch it
-            segmentor['pretrained'] = None
-            if isinstance(segmentor.get('backbone'), dict):
-                segmentor['backbone']['init_cfg'] = None
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.segmentor = MODELS.build(segmentor)
+        # mmseg's EncoderDecoder writes into the config it is built from: one copy each
+        self.segmentor = MODELS.build(
+            _without_pretrained(segmentor) if source_checkpoint is not None
+            and load_source_into_segmentor else copy.deepcopy(segmentor))
         self.source_checkpoint = source_checkpoint
         self.load_source_into_segmentor = load_source_into_segmentor
         if with_source_model:
             if source_checkpoint is None:
                 raise ValueError(f'{type(self).__name__} needs source_checkpoint= (the '
                                  'trained source model) to build its frozen source copy')
-            self.source_model = MODELS.build(segmentor)
+            self.source_model = MODELS.build(_without_pretrained(segmentor))
             self.source_model.requires_grad_(False)
             self.source_model.eval()
         if source_checkpoint is not None and not osp.isfile(source_checkpoint) \

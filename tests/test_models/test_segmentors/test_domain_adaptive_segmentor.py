@@ -149,13 +149,6 @@ def test_load_source_into_segmentor_false_keeps_its_own_init(source):
     assert torch.all(seg['backbone.stem.1.running_mean'] == 0)  # fresh BN statistics
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    'segmentor and source_model are built from the same config dict '
-    '(domain_adaptive_segmentor.py:82 and :89 both MODELS.build(segmentor)); '
-    'with load_source_into_segmentor=False the segmentor-level `pretrained` is kept, '
-    'EncoderDecoder.__init__ writes it into backbone.pretrained of that dict, and the '
-    'second build asserts "both backbone and segmentor set pretrained weight" (breaks '
-    'configs/sfda/deeplabv3_r50_gta2cs_transfer-only.py)'))
 def test_transfer_only_with_imagenet_pretrained(source, tmp_path):
     path, state = source
     torch.manual_seed(4)
