@@ -13,6 +13,7 @@ import json
 import os.path as osp
 from typing import Dict, List
 
+import cv2
 import numpy as np
 import torch
 from prettytable import PrettyTable
@@ -84,8 +85,12 @@ def fake_sample_picture(model, num: int) -> np.ndarray:
     images = (fake * pre.std + pre.mean).clamp(0, 255).byte()  # back to RGB pixels
     rows = []
     for image, pred in zip(images, logits.argmax(1)):
-        rows.append({'fake image': image.permute(1, 2, 0).numpy(),
-                     'source model on it': colorize(pred.numpy(), CITYSCAPES_PALETTE)})
+        tiles = {'fake image': image.permute(1, 2, 0).numpy(),
+                 'source model on it': colorize(pred.numpy(), CITYSCAPES_PALETTE)}
+        # the fakes are half the target size: show them at the size of the target tiles
+        rows.append({name: cv2.resize(tile, None, fx=2, fy=2,
+                                      interpolation=cv2.INTER_NEAREST)
+                     for name, tile in tiles.items()})
     return make_grid(rows)
 
 

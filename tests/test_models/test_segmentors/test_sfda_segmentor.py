@@ -223,3 +223,25 @@ def test_kill_and_resume_restores_every_part(tmp_path, source_checkpoint):
                         resumed['optimizer'][name]['state'].values()):
             for key in a:
                 torch.testing.assert_close(b[key], a[key], msg=f'{name}.{key}')
+
+
+def test_gradient_accumulation_follows_mmengine(source_checkpoint):
+    """accumulative_counts=2 on the segmentor: its weights move every second step only,
+    while the generator (no accumulation) moves every step."""
+    init_default_scope('mmseg')
+    cfg = tiny_model_cfg(source_checkpoint)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    cfg.optim_wrapper.segmentor.accumulative_counts = 2
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    optim['segmentor'].initialize_count_status(model.segmentor, 0, 4)
+    key = 'decode_head.conv_seg.weight'
+    seg0, gen0 = state(model.segmentor)[key], state(model.generator)
+    model.train_step(target_batch(), optim)
+    seg1, gen1 = state(model.segmentor)[key], state(model.generator)
+    model.train_step(target_batch(), optim)
+    seg2 = state(model.segmentor)[key]
+    assert torch.equal(seg0, seg1), 'segmentor stepped before accumulating 2 batches'
+    assert not torch.equal(seg1, seg2)
+    assert any(not torch.equal(gen0[k], gen1[k]) for k in gen0)
