@@ -48,7 +48,12 @@ else
     $PIP install -c "$CONSTRAINTS" --no-build-isolation mmcv==2.1.0
 fi
 
-have <<<'import importlib.metadata as m; m.version("mmseg-sfda")' && \
-  have <<<'import mmseg_sfda' || $PIP install -c "$CONSTRAINTS" --no-deps --no-build-isolation -e .
+# The editable install must point at this checkout (a clone elsewhere reinstalls); ask
+# from / so the checkout itself is not on sys.path.
+installed=$(cd / && $PY -c 'import os, mmseg_sfda; print(os.path.dirname(os.path.dirname(os.path.realpath(mmseg_sfda.__file__))))' 2>/dev/null || true)
+if [ "$installed" != "$(pwd -P)" ]; then
+  echo "[install] installing mmseg-sfda from $(pwd -P) in editable mode"
+  $PIP install -c "$CONSTRAINTS" --no-deps --no-build-isolation -e .
+fi
 
-$PY -c 'import torch, mmcv, mmcv.ops, mmengine, mmseg, mmseg_sfda; print("[install] ok: torch", torch.__version__, "mmcv", mmcv.__version__, "mmengine", mmengine.__version__, "mmseg", mmseg.__version__)'
+(cd / && $PY -c 'import torch, mmcv, mmcv.ops, mmengine, mmseg, mmseg_sfda; print("[install] ok: torch", torch.__version__, "mmcv", mmcv.__version__, "mmengine", mmengine.__version__, "mmseg", mmseg.__version__, "mmseg_sfda from", mmseg_sfda.__file__)')
