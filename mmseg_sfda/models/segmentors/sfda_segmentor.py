@@ -3,6 +3,7 @@ from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
@@ -230,6 +231,12 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """Generator, segmentor, then discriminator (Eq. 11, 16, 15)."""
+        if is_model_wrapper(self.segmentor):
+            raise RuntimeError(
+                'SFDASegmentor does not support distributed training yet: it calls the '
+                'wrapped segmentor\'s extract_feat / decode_head directly, which would '
+                'bypass DDP\'s gradient synchronisation. Run it in a single process '
+                '(python tools/train.py CONFIG, without --launcher).')
         data = self.data_preprocessor(data, True)
         target = data['inputs']
         log: Dict[str, Tensor] = {}
