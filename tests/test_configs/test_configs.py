@@ -8,7 +8,6 @@ import pytest
 import torch
 import mmengine.config.utils
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
 
@@ -48,12 +47,8 @@ def cached_mim_metafiles():
 
 
 @pytest.fixture(autouse=True)
-def mmseg_scope_one_thread():
-    init_default_scope('mmseg')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors: more threads only contend
+def _scope(mmseg_scope):
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')

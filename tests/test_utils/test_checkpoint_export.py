@@ -6,8 +6,6 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import ConfigDict
-from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmseg.models.segmentors import EncoderDecoder
@@ -15,33 +13,19 @@ from mmseg.registry import MODELS
 from mmseg_sfda.utils.checkpoint_export import export_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tiny_models import tiny_segmentor_cfg  # noqa: E402
+
 H, W = 32, 64
 
 
 @pytest.fixture(autouse=True)
-def mmseg_scope_one_thread():
-    init_default_scope('mmseg')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: more threads only contend
+def _scope(mmseg_scope):
     yield
-    torch.set_num_threads(threads)
 
 
 def seg_cfg():
     """A very small EncoderDecoder, as a stock mmseg config would give it."""
-    norm_cfg = dict(type='BN', requires_grad=True)
-    return ConfigDict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=(H, W)),
-        backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=4,
-                      strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), out_indices=(3, ),
-                      norm_cfg=norm_cfg),
-        decode_head=dict(type='FCNHead', in_channels=32, in_index=0, channels=8, num_convs=1,
-                         concat_input=False, num_classes=4, norm_cfg=norm_cfg,
-                         loss_decode=dict(type='CrossEntropyLoss')),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
+    return tiny_segmentor_cfg((H, W))
 
 
 def randomize(module, seed):

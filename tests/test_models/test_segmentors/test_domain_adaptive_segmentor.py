@@ -1,9 +1,7 @@
 """DomainAdaptiveSegmentor: an mmseg segmentor, its source checkpoint and a frozen copy."""
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
 from mmseg.models.data_preprocessor import SegDataPreProcessor
@@ -12,40 +10,18 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_sfda.models.segmentors import DomainAdaptiveSegmentor
 
+from tiny_models import tiny_segmentor_cfg  # noqa: E402
+
 H, W = 32, 64
 
 
 @pytest.fixture(autouse=True)
-def mmseg_scope_one_thread():
-    init_default_scope('mmseg')  # as the runner does; data preprocessors are built by name
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: more threads only contend (10-40x slower)
+def _scope(mmseg_scope):
     yield
-    torch.set_num_threads(threads)
 
 
 def seg_cfg(num_classes=4, pretrained=None):
-    """A very small DeepLab-like EncoderDecoder (ResNet-18 with 4 base channels, OS 8).
-
-    ``pretrained`` is given as the backbone's ``init_cfg`` (Pretrained).
-    """
-    norm_cfg = dict(type='BN', requires_grad=True)
-    return ConfigDict(  # as read from a config file (test_cfg.mode is an attribute)
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0,
-                               seg_pad_val=255, size=(H, W)),
-        backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=4,
-                      strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), out_indices=(3, ),
-                      norm_cfg=norm_cfg,
-                      init_cfg=None if pretrained is None else dict(type='Pretrained',
-                                                                    checkpoint=pretrained)),
-        decode_head=dict(type='FCNHead', in_channels=32, in_index=0, channels=8, num_convs=1,
-                         concat_input=False, num_classes=num_classes, norm_cfg=norm_cfg,
-                         align_corners=False,
-                         loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
+    return tiny_segmentor_cfg((H, W), num_classes, pretrained)
 
 
 def trained_segmentor(num_classes=4, seed=0):
