@@ -105,3 +105,12 @@ def test_toy_model_forward(path, placeholder_checkpoint):
     # DeepLabV3-R18 at output stride 8, one logit map per class
     assert tuple(out.shape) == (1, num_classes, 8, 16)
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('path', [pytest.param(p, id=p[len('configs/'):]) for p in CONFIGS])
+def test_default_hooks_complete(path):
+    """tools/test.py --show-dir needs the visualization hook; every hook is buildable."""
+    hooks = load(path).default_hooks
+    assert {'timer', 'logger', 'param_scheduler', 'checkpoint', 'sampler_seed',
+            'visualization'} <= set(hooks), path
+    assert all('type' in hook for hook in hooks.values()), path
