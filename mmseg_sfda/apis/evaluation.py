@@ -79,15 +79,12 @@ def iter_predictions(runner: Runner, num: int) -> Iterator[Tuple[np.ndarray, np.
                                                                    np.ndarray]]:
     """Yield ``(rgb image, ground truth, prediction)`` for the first ``num`` test images."""
     runner.model.eval()
-    done = 0
     for batch in runner.test_dataloader:
         with torch.no_grad():
             outputs: List = runner.model.test_step(batch)
         for inputs, out in zip(batch['inputs'], outputs):
-            if done == num:
+            if num == 0:
                 return
+            num -= 1
             rgb = np.ascontiguousarray(inputs.numpy().transpose(1, 2, 0)[..., ::-1])
             yield (rgb, out.gt_sem_seg.data[0].numpy(), out.pred_sem_seg.data[0].numpy())
-            done += 1
-        if done == num:
-            return
