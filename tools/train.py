@@ -12,7 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
-from mmseg_sfda.apis import check_inputs, enable_amp, load_config
+from mmseg_sfda.apis import check_inputs, enable_amp, init_cpu_distributed, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +47,7 @@ def main() -> None:
         check_inputs(cfg)
     except FileNotFoundError as err:
         raise SystemExit(f'{args.config}: {err}') from None
+    init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

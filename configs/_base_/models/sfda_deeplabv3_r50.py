@@ -17,5 +17,7 @@ model = dict(
     num_patches=4,
     use_ipsm=True,
     transfer_only=False)
-# a custom train_step: each sub-module gets its own DDP wrapper
-model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
+# a custom train_step: each sub-module gets its own DDP wrapper; the auxiliary head
+# of the source model takes no part in adaptation, so DDP must allow unused parameters
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel', find_unused_parameters=True)

@@ -110,24 +110,29 @@ class FakeImageGenerator(BaseModule):
             x = block(x)
         return self.out_norm(torch.tanh(self.to_image(x)))
 
-    def sample(self,
-               batch_size: int,
-               generator: Optional[torch.Generator] = None) -> Tensor:
-        """Draw z ~ N(0, 1) (Eq. 3) and return G(z), (B, C, H, W).
+    def draw_noise(self,
+                   batch_size: int,
+                   generator: Optional[torch.Generator] = None) -> Tensor:
+        """Draw z ~ N(0, 1) (Eq. 3), (B, latent_dim), on the generator's device.
 
         Args:
-            batch_size (int): Number of images.
+            batch_size (int): Number of noise vectors.
             generator (torch.Generator, optional): RNG for reproducible z,
                 on the generator's device.
         """
         if not (isinstance(batch_size, int) and batch_size > 0):
-            raise ValueError('FakeImageGenerator.sample: batch_size must be a '
+            raise ValueError('FakeImageGenerator: batch_size must be a '
                              f'positive int, got {batch_size!r}')
         param = self.project.weight
-        z = torch.randn(
+        return torch.randn(
             batch_size,
             self.latent_dim,
             generator=generator,
             device=param.device,
             dtype=param.dtype)
-        return self(z)
+
+    def sample(self,
+               batch_size: int,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        """Return G(z) for fresh noise z (:meth:`draw_noise`), (B, C, H, W)."""
+        return self(self.draw_noise(batch_size, generator))

@@ -1,10 +1,11 @@
 """The base of every adaptation method: an ordinary mmseg segmentor plus extra parts."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.logging import MessageHub, print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
@@ -136,9 +137,10 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
     def load_source_checkpoint(self, path: str) -> None:
         """Load the source model into the segmentor and the frozen copy."""
         state = _state_dict_of(_load_checkpoint(path, map_location='cpu'))
-        check_compatible(state, self.segmentor, path)
+        segmentor = self.unwrap(self.segmentor)  # init_weights runs after DDP wrapping
+        check_compatible(state, segmentor, path)
         if self.load_source_into_segmentor:
-            self.segmentor.load_state_dict(state)
+            segmentor.load_state_dict(state)
         if self.with_source_model:
             self.source_model.load_state_dict(state)
         print_log(f'loaded the source model from {path}', logger='current')
@@ -170,9 +172,36 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None) -> Tensor:
         return self.segmentor._forward(inputs, data_samples)
 
-    def logits(self, model: nn.Module, inputs: Tensor) -> Tensor:
-        """Decode-head logits of ``model`` at the feature resolution (no resize)."""
-        return model.decode_head(model.extract_feat(inputs))
+    @staticmethod
+    def unwrap(module: nn.Module) -> nn.Module:
+        """The module inside a DDP wrapper (the module itself when not wrapped)."""
+        return module.module if is_model_wrapper(module) else module
+
+    @staticmethod
+    def logits(model: nn.Module, inputs: Tensor) -> Tensor:
+        """Decode-head logits of ``model`` at the feature resolution (no resize).
+
+        Goes through ``forward(mode='tensor')``, so a DDP-wrapped segmentor synchronises
+        the gradients of this pass.
+        """
+        return model(inputs, None, 'tensor')
+
+    def features_and_logits(self, model: nn.Module, inputs: Tensor,
+                            feature_index: int = -1) -> Tuple[Tensor, Tensor]:
+        """``extract_feat(inputs)[feature_index]`` and the logits, in one forward.
+
+        The features are caught by a forward hook on the neck (or the backbone), so the
+        pass itself is :meth:`logits` (DDP-safe).
+        """
+        inner = self.unwrap(model)
+        source = inner.neck if getattr(inner, 'with_neck', False) else inner.backbone
+        caught: List[Tensor] = []
+        handle = source.register_forward_hook(lambda _m, _i, out: caught.append(out))
+        try:
+            logits = self.logits(model, inputs)
+        finally:
+            handle.remove()
+        return caught[-1][feature_index], logits
 
     @staticmethod
     def upsample_like(logits: Tensor, inputs: Tensor) -> Tensor:

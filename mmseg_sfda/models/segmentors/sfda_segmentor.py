@@ -3,7 +3,7 @@ from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import is_model_wrapper
+from mmengine.dist import get_dist_info
 from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
@@ -116,26 +116,31 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         self.fake_seed = fake_seed
 
     # ------------------------------------------------------------------ pieces
-    def _features_and_logits(self, model, inputs: Tensor) -> Tuple[Tensor, Tensor]:
-        feats = model.extract_feat(inputs)
-        return feats[self.feature_index], model.decode_head(feats)
-
-    def _on_fake(self, fake: Tensor) -> Tuple[Tensor, Tensor]:
-        """The trained segmentor on fake images (BN running stats untouched by default)."""
+    def _on_fake(self, model, fake: Tensor) -> Tuple[Tensor, Tensor]:
+        """Features and logits of the trained segmentor on fake images (its BN running
+        statistics untouched by default). ``model`` is the (possibly DDP-wrapped)
+        segmentor when its gradients are wanted, the bare module otherwise."""
         if self.update_bn_on_fake:
-            return self._features_and_logits(self.segmentor, fake)
-        with frozen_bn_statistics(self.segmentor):
-            return self._features_and_logits(self.segmentor, fake)
+            return self.features_and_logits(model, fake, self.feature_index)
+        with frozen_bn_statistics(self.unwrap(model)):
+            return self.features_and_logits(model, fake, self.feature_index)
 
-    def _noise_rng(self, like: Tensor) -> torch.Generator:
-        """A noise generator seeded by the iteration: resume-exact fake samples."""
-        return torch.Generator(device=like.device).manual_seed(
-            self.fake_seed + self.current_iter())
+    def _fake_images(self, batch: int, like: Tensor) -> Tensor:
+        """G(z) through the (possibly wrapped) generator's forward.
+
+        z of iteration ``i`` on rank ``r`` of ``w`` comes from an RNG seeded with
+        ``fake_seed + i * w + r``: resume-exact, and different on every rank.
+        """
+        rank, world_size = get_dist_info()
+        rng = torch.Generator(device=like.device).manual_seed(
+            self.fake_seed + self.current_iter() * world_size + rank)
+        return self.generator(self.unwrap(self.generator).draw_noise(batch, rng))
 
     def _target_attention(self, target: Tensor, size) -> object:
         """Target attention maps for Eq. 7 (no gradient; BN statistics untouched)."""
-        with torch.no_grad(), frozen_bn_statistics(self.segmentor):
-            feat = self.segmentor.extract_feat(target)[self.feature_index]
+        segmentor = self.unwrap(self.segmentor)
+        with torch.no_grad(), frozen_bn_statistics(segmentor):
+            feat, _ = self.features_and_logits(segmentor, target, self.feature_index)
             return self.attention(feat, output_size=size)
 
     # ------------------------------------------------------------------- steps
@@ -144,13 +149,16 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         """Eq. 11; returns what the segmentor step reuses (fake images, S~ outputs)."""
         wrapper = optim_wrapper['generator']
         batch = self.fake_batch_size or target.shape[0]
-        set_requires_grad(self.segmentor, False)
+        # the segmentor only relays gradients to G here: its bare module, outside DDP
+        segmentor = self.unwrap(self.segmentor)
+        set_requires_grad(segmentor, False)
         try:
             with wrapper.optim_context(self.generator):
-                fake = self.generator.sample(batch, generator=self._noise_rng(target))
-                src_feat, src_logits = self._features_and_logits(self.source_model, fake)
+                fake = self._fake_images(batch, target)
+                src_feat, src_logits = self.features_and_logits(
+                    self.source_model, fake, self.feature_index)
                 loss_bns = self.loss_bns()
-                feat, logits = self._on_fake(fake)
+                feat, logits = self._on_fake(segmentor, fake)
                 src_maps = self.attention(src_feat)
                 loss_mae = self.loss_mae(logits, src_logits)
                 loss_dad_ss = self.loss_dad_ss(src_maps, self.attention(feat))
@@ -160,7 +168,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
                         self.tau * loss_dad_st)
             wrapper.update_params(loss)
         finally:
-            set_requires_grad(self.segmentor, True)
+            set_requires_grad(segmentor, True)
         log.update({
             'gen.loss_bns': loss_bns.detach(), 'gen.loss_mae': loss_mae.detach(),
             'gen.loss_dad_ss': loss_dad_ss.detach(),
@@ -176,11 +184,12 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
             easy, _ = rank_easy_hard(patch_entropy(patches))
         return patches, easy
 
-    def _discriminate(self, patches: Tensor) -> Tensor:
+    @staticmethod
+    def _discriminate(discriminator, patches: Tensor) -> Tensor:
         """Discriminator logits (B, K*K) of every patch, conditioned on its position."""
         b, kk = patches.shape[:2]
         index = torch.arange(kk, device=patches.device).repeat(b)
-        return self.discriminator(patches.flatten(0, 1), index).view(b, kk)
+        return discriminator(patches.flatten(0, 1), index).view(b, kk)
 
     def _segmentor_step(self, target: Tensor, transfer: Dict[str, Tensor],
                         optim_wrapper: OptimWrapperDict,
@@ -189,7 +198,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         wrapper = optim_wrapper['segmentor']
         ipsm = None
         with wrapper.optim_context(self.segmentor):
-            feat, logits = self._on_fake(transfer['fake'])
+            feat, logits = self._on_fake(self.segmentor, transfer['fake'])
             loss_mae = self.loss_mae(logits, transfer['src_logits'])
             loss_dad_ss = self.loss_dad_ss(transfer['src_dual'], self.attention(feat).dual)
             loss = self.alpha * loss_mae + self.beta * loss_dad_ss
@@ -202,12 +211,14 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
                 log['seg.loss_target'] = loss_tar.detach()
                 if self.use_ipsm:
                     patches, easy = self._ipsm_split(tgt_logits.softmax(dim=1))
-                    set_requires_grad(self.discriminator, False)
+                    # D only relays gradients to the segmentor: its bare module
+                    discriminator = self.unwrap(self.discriminator)
+                    set_requires_grad(discriminator, False)
                     try:
-                        loss_adv = self.loss_adv(self._discriminate(patches), easy,
-                                                 mode='generator')
+                        loss_adv = self.loss_adv(self._discriminate(discriminator, patches),
+                                                 easy, mode='generator')
                     finally:
-                        set_requires_grad(self.discriminator, True)
+                        set_requires_grad(discriminator, True)
                     loss = loss + self.gamma * loss_adv
                     log['seg.loss_adv'] = loss_adv.detach()
                     ipsm = (patches.detach(), easy)
@@ -221,7 +232,7 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         """Eq. 15 for D: easy patches -> 0, hard -> 1."""
         wrapper = optim_wrapper['discriminator']
         with wrapper.optim_context(self.discriminator):
-            logits = self._discriminate(patches)
+            logits = self._discriminate(self.discriminator, patches)
             loss = self.loss_adv(logits, easy, mode='discriminator')
         wrapper.update_params(loss)
         with torch.no_grad():
@@ -231,12 +242,6 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """Generator, segmentor, then discriminator (Eq. 11, 16, 15)."""
-        if is_model_wrapper(self.segmentor):
-            raise RuntimeError(
-                'SFDASegmentor does not support distributed training yet: it calls the '
-                'wrapped segmentor\'s extract_feat / decode_head directly, which would '
-                'bypass DDP\'s gradient synchronisation. Run it in a single process '
-                '(python tools/train.py CONFIG, without --launcher).')
         data = self.data_preprocessor(data, True)
         target = data['inputs']
         log: Dict[str, Tensor] = {}
