@@ -1,0 +1,117 @@
+"""Focal entropic loss of implicit feature alignment (DAS3 Eq. 2)."""
+import math
+from typing import Optional
+
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class FocalEntropyLoss(nn.Module):
+    """Focal entropic loss on target predictions (DAS3 Eq. 2).
+
+    With ``p = softmax(cls_score)`` of shape (B, C, H, W) and the per-pixel
+    entropy ``h = -sum_c p_c log p_c``::
+
+        L_fel = alpha * mean_{b,h,w} [ (1 - h)^gamma * h ]
+
+    ``alpha`` (0.002) and ``gamma`` (3) are the paper's Sec. 4.1 values;
+    ``alpha`` is the constant in front of Eq. 2 and is applied on top of
+    ``loss_weight`` (total factor ``loss_weight * alpha``). Nothing is
+    detached: the focal factor ``(1 - h)^gamma`` gets gradients as well.
+
+    - ``normalize_entropy=True`` (default): ``h`` is divided by ``log C`` so
+      it lies in [0, 1] and ``(1 - h)^gamma`` is a non-negative weight
+      (known ambiguity of Eq. 2, see the papers README).
+    - ``normalize_entropy=False``: the literal natural-log entropy in
+      [0, log C]. For ``C >= 3`` it can exceed 1, so with odd ``gamma`` the
+      factor (and the loss) turns negative there; a non-integer ``gamma`` is
+      refused in this mode (a negative base would give NaN).
+
+    Usable as a decode-head ``loss_decode``: ``label`` and ``ignore_index``
+    are accepted for signature compatibility and IGNORED (the loss is
+    unsupervised).
+
+    Args:
+        alpha (float): Eq. 2's alpha. Default: 0.002.
+        gamma (float): Focusing exponent of Eq. 2. Default: 3.
+        normalize_entropy (bool): Divide ``h`` by ``log C``. Default: True.
+        loss_weight (float): Multiplier of the loss. Default: 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_``.
+            Default: 'loss_focal_entropy'.
+    """
+
+    def __init__(self,
+                 alpha: float = 0.002,
+                 gamma: float = 3.0,
+                 normalize_entropy: bool = True,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_focal_entropy') -> None:
+        super().__init__()
+        if gamma < 0:
+            raise ValueError(
+                f'FocalEntropyLoss: gamma must be >= 0, got {gamma!r}')
+        if not normalize_entropy and float(gamma) != int(gamma):
+            raise ValueError(
+                'FocalEntropyLoss: with normalize_entropy=False the base '
+                '(1 - h) can be negative, so gamma must be an integer, got '
+                f'{gamma!r}')
+        self.alpha = alpha
+        self.gamma = gamma
+        self.normalize_entropy = normalize_entropy
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Optional[Tensor] = None,
+                weight: Optional[Tensor] = None,
+                ignore_index: int = 255,
+                **kwargs) -> Tensor:
+        """Compute Eq. 2.
+
+        Args:
+            cls_score (Tensor): Logits (B, C, H, W); softmax is taken over C.
+            label: Ignored (kept for the mmseg loss signature).
+            weight (Tensor, optional): Per-pixel weight (B, H, W) or
+                (B, 1, H, W) multiplied onto each pixel's term before
+                averaging over all B*H*W pixels.
+            ignore_index: Ignored (kept for the mmseg loss signature).
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if cls_score.dim() != 4:
+            raise ValueError('FocalEntropyLoss expects logits of shape '
+                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
+        num_classes = cls_score.shape[1]
+        if self.normalize_entropy and num_classes < 2:
+            raise ValueError('FocalEntropyLoss: normalize_entropy needs '
+                             f'C >= 2 classes, got C={num_classes}')
+        log_p = F.log_softmax(cls_score.float(), dim=1)
+        ent = -(log_p.exp() * log_p).sum(dim=1)  # (B, H, W)
+        if self.normalize_entropy:
+            ent = ent / math.log(num_classes)
+        per_pixel = (1. - ent).pow(self.gamma) * ent
+        if weight is not None:
+            per_pixel = per_pixel * self._check_weight(weight, per_pixel)
+        return self.loss_weight * self.alpha * per_pixel.mean()
+
+    @staticmethod
+    def _check_weight(weight: Tensor, per_pixel: Tensor) -> Tensor:
+        """Return ``weight`` as (B, H, W) or raise a clear error."""
+        if weight.dim() == 4 and weight.shape[1] == 1:
+            weight = weight[:, 0]
+        if weight.shape != per_pixel.shape:
+            raise ValueError('FocalEntropyLoss: weight must be per pixel '
+                             f'with shape {tuple(per_pixel.shape)} (B, H, W), '
+                             f'got {tuple(weight.shape)}')
+        return weight.to(per_pixel.dtype)
+
+    @property
+    def loss_name(self) -> str:
+        """Name of the loss item (mmseg convention)."""
+        return self._loss_name

@@ -1,0 +1,106 @@
+"""KLD (model) regularisation of CRST, used in PixIntraDA's second round."""
+import math
+from typing import Optional
+
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class KLDRegularizationLoss(nn.Module):
+    """KL(uniform || p) confidence regulariser (CRST MRKLD; PixIntraDA T=1).
+
+    PixIntraDA Sec. 5.3 trains a second round (T=1) with "KLD
+    regularization [52]" (CRST) against over-fitting to pseudo labels. Per
+    pixel, with ``p = softmax(cls_score)``:
+
+    - ``zero_at_uniform=False`` (default, yzou2/CRST ``reg_loss_calc``:
+      ``sum(-log_softmax / C)`` over pseudo-labelled pixels, divided by their
+      count): ``r = -(1/C) sum_c log p_c``, which is ``log C`` at the
+      uniform prediction.
+    - ``zero_at_uniform=True``: the exact ``KL(u || p) = r - log C`` (>= 0,
+      0 at uniform). Same gradient; only the reported value shifts.
+
+    Pixels averaged over: as CRST, those with a pseudo label
+    (``label != ignore_index``) when ``label`` is given and
+    ``only_labeled=True`` (default); every pixel otherwise. CRST's
+    per-image ``reg_weights`` generalise to the per-pixel ``weight``, which
+    multiplies each term (the count is not re-weighted, as CRST).
+
+    Args:
+        zero_at_uniform (bool): Subtract ``log C``. Default: False (CRST).
+        only_labeled (bool): Average over pseudo-labelled pixels only when a
+            label is passed. Default: True (CRST).
+        loss_weight (float): Multiplier (CRST ``mr_weight_kld``).
+            Default: 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_``.
+            Default: 'loss_kld'.
+    """
+
+    def __init__(self,
+                 zero_at_uniform: bool = False,
+                 only_labeled: bool = True,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_kld') -> None:
+        super().__init__()
+        self.zero_at_uniform = zero_at_uniform
+        self.only_labeled = only_labeled
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Optional[Tensor] = None,
+                weight: Optional[Tensor] = None,
+                ignore_index: int = 255,
+                **kwargs) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            cls_score (Tensor): Logits (B, C, H, W).
+            label (Tensor, optional): Pseudo labels (B, H, W) or
+                (B, 1, H, W); only selects pixels (``!= ignore_index``).
+            weight (Tensor, optional): Per-pixel weight (B, H, W) or
+                (B, 1, H, W).
+            ignore_index (int): Label of pixels without a pseudo label.
+                Default: 255.
+
+        Returns:
+            Tensor: Scalar loss (0 with a graph when no pixel is selected).
+        """
+        if cls_score.dim() != 4:
+            raise ValueError('KLDRegularizationLoss expects logits of shape '
+                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
+        num_classes = cls_score.shape[1]
+        log_p = F.log_softmax(cls_score.float(), dim=1)
+        per_pixel = -log_p.mean(dim=1)  # (B, H, W)
+        if self.zero_at_uniform:
+            per_pixel = per_pixel - math.log(num_classes)
+        if weight is not None:
+            per_pixel = per_pixel * self._as_pixels(weight, per_pixel,
+                                                    'weight').float()
+        if label is None or not self.only_labeled:
+            return self.loss_weight * per_pixel.mean()
+        valid = self._as_pixels(label, per_pixel, 'label') != ignore_index
+        if not valid.any():
+            return per_pixel.sum() * 0.
+        return self.loss_weight * per_pixel[valid].mean()
+
+    @staticmethod
+    def _as_pixels(x: Tensor, per_pixel: Tensor, name: str) -> Tensor:
+        """Return ``x`` as (B, H, W) or raise a clear error."""
+        if x.dim() == 4 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.shape != per_pixel.shape:
+            raise ValueError(
+                f'KLDRegularizationLoss: {name} must be per pixel with shape '
+                f'{tuple(per_pixel.shape)} (B, H, W), got {tuple(x.shape)}')
+        return x
+
+    @property
+    def loss_name(self) -> str:
+        """Name of the loss item (mmseg convention)."""
+        return self._loss_name
