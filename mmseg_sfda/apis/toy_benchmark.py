@@ -51,8 +51,8 @@ def toy_config(path: str, data_root: str = TOY_PREFIX,
                options: Optional[Dict] = None) -> Config:
     """Load a toy config with its ``data/toy`` roots moved to ``data_root``."""
     cfg = Config.fromfile(osp.join(REPO_ROOT, path) if not osp.isabs(path) else path)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(key):
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
+        if cfg.get(key):  # custom_hooks: e.g. PseudoLabelHook's labelling loader
             cfg[key] = _retarget(copy.deepcopy(cfg[key]), data_root)
     if options:
         cfg.merge_from_dict(options)

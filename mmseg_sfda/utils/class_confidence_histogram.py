@@ -85,8 +85,27 @@ class ClassConfidenceHistogram:
                 False / 0 are not counted (padding, ignored regions).
         """
         conf, label = self._flat_conf_label(prob, valid_mask)
+        self.update_scores(conf, label)
+
+    @torch.no_grad()
+    def update_scores(self, conf: Tensor, label: Tensor) -> None:
+        """Add pixels given as their max probability and argmax class (any shape).
+
+        The same counting as :meth:`update`, for predictions already reduced to
+        ``(score, class)`` maps (e.g. read back from disk).
+        """
+        conf = torch.as_tensor(conf).flatten()
+        label = torch.as_tensor(label).flatten().long()
+        if conf.shape != label.shape:
+            raise ValueError('ClassConfidenceHistogram.update_scores: conf and label '
+                             f'need the same number of pixels, got {conf.numel()} and '
+                             f'{label.numel()}')
         if conf.numel() == 0:
             return
+        if int(label.min()) < 0 or int(label.max()) >= self.num_classes:
+            raise ValueError('ClassConfidenceHistogram.update_scores: labels must be in '
+                             f'[0, {self.num_classes}), got {int(label.min())}..'
+                             f'{int(label.max())}')
         if not bool(((conf >= 0) & (conf <= 1 + _RANGE_TOL)).all()):
             raise ValueError('ClassConfidenceHistogram.update expects '
                              'probabilities in [0, 1] (got values outside; '

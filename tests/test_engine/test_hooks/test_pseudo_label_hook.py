@@ -1,0 +1,260 @@
+"""PseudoLabelHook: thresholds from histograms, rounds, resume, memory."""
+import os
+import os.path as osp
+import tracemalloc
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+import mmseg_sfda  # noqa: F401
+from mmseg.registry import HOOKS
+from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
+from mmseg_sfda.utils.pseudo_label_io import read_confidence, read_json, read_label
+from tiny_models import tiny_segmentor_cfg
+
+H, W = 32, 64
+NUM_CLASSES = 4
+
+
+def make_images(root, n: int, seed: int = 0) -> str:
+    img_dir = osp.join(root, 'leftImg8bit', 'train', 'c')
+    os.makedirs(img_dir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        img = rng.integers(0, 255, (H, W, 3), dtype=np.uint8)
+        img[:, : W // 2] //= 3  # some structure: darker left half
+        cv2.imwrite(osp.join(img_dir, f'c_000000_{i:06d}_leftImg8bit.png'), img)
+    return root
+
+
+def dataset(root, pipeline):
+    return dict(type='CityscapesDataset', data_root=root,
+                data_prefix=dict(img_path='leftImg8bit/train'), pipeline=pipeline)
+
+
+def segmentor_cfg():
+    cfg = tiny_segmentor_cfg(size=(H, W), num_classes=NUM_CLASSES)
+    cfg.decode_head.dropout_ratio = 0.  # no RNG in the step: resume is exact
+    return cfg
+
+
+def runner_cfg(root, work_dir, iters=6, hook=None, interval=2) -> Config:
+    label_loader = dict(batch_size=3, num_workers=0,
+                        sampler=dict(type='DefaultSampler', shuffle=False),
+                        dataset=dataset(root, [dict(type='LoadImageFromFile'),
+                                               dict(type='PackSegInputs')]))
+    hook_cfg = dict(type='PseudoLabelHook', dataloader=label_loader, round_iters=2,
+                    max_rounds=2, num_vis=2,
+                    policy=dict(type='class_portion',
+                                portion=dict(start=0.2, step=0.05, max_portion=0.5)))
+    hook_cfg.update(hook or {})
+    return Config(dict(
+        default_scope='mmseg',
+        custom_imports=dict(imports=['mmseg_sfda'], allow_failed_imports=False),
+        work_dir=work_dir,
+        model=dict(type='SelfTrainingSegmentor',
+                   segmentor=segmentor_cfg()),
+        train_dataloader=dict(
+            batch_size=2, num_workers=0, persistent_workers=False,
+            sampler=dict(type='InfiniteSampler', shuffle=True, seed=0),
+            dataset=dataset(root, [dict(type='LoadImageFromFile'),
+                                   dict(type='LoadPseudoLabel'),
+                                   dict(type='RandomFlip', prob=0.5),
+                                   dict(type='PackSegInputs')])),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters),
+        optim_wrapper=dict(type='OptimWrapper',
+                           optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=interval),
+            logger=dict(type='LoggerHook', interval=1)),
+        custom_hooks=[hook_cfg],
+        randomness=dict(seed=0),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        log_level='WARNING'))
+
+
+def hook_of(runner):
+    return next(h for h in runner.hooks if type(h).__name__ == 'PseudoLabelHook')
+
+
+def model_outputs(runner, root):
+    """Independent reference: the labelling model's softmax on every image."""
+    model = runner.model.segmentor
+    model.eval()
+    loader = Runner.build_dataloader(hook_of(runner).dataloader_cfg)
+    out = {}
+    with torch.no_grad():
+        for batch in loader:
+            for res in model.test_step(batch):
+                stem = osp.splitext(osp.basename(res.img_path))[0]
+                out[stem] = res.seg_logits.data.softmax(0).numpy()
+    return out
+
+
+def labelled_runner(root, work_dir, **hook):
+    """A runner with initialised weights whose hook labelled round 0 (no training)."""
+    runner = Runner.from_cfg(runner_cfg(root, work_dir, iters=1,
+                                        hook=dict(max_rounds=1, **hook)))
+    runner._init_model_weights()
+    hook = hook_of(runner)
+    hook.out_dir = osp.join(work_dir, 'pseudo_labels')
+    hook._build_loader(runner)
+    hook.label_round(runner, 0)
+    return runner
+
+
+def test_round_labels_match_exact_class_quantiles(tmp_path):
+    root = make_images(str(tmp_path / 'cs'), 9)
+    runner = labelled_runner(root, str(tmp_path / 'work'))
+    hook = hook_of(runner)
+    round_dir = osp.join(str(tmp_path / 'work'), 'pseudo_labels', 'round_0')
+    assert osp.isfile(osp.join(round_dir, 'DONE'))
+    assert osp.isfile(osp.join(round_dir, 'vis.png'))
+    probs = model_outputs(runner, root)  # the same weights, inference done here
+    conf = {k: p.max(0) for k, p in probs.items()}
+    pred = {k: p.argmax(0) for k, p in probs.items()}
+    stats = read_json(osp.join(round_dir, 'class_stats.json'))
+    for c in range(NUM_CLASSES):
+        values = np.sort(np.concatenate([conf[k][pred[k] == c] for k in probs]))[::-1]
+        rank = int(np.floor(0.2 * len(values)))
+        exact = 1.0 if rank == 0 else values[rank - 1]
+        assert abs(stats['thresholds'][c] - exact) <= 1e-3 + 1e-5, c
+    assert hook.thresholds == [pytest.approx(stats['thresholds'])]
+    for k in probs:
+        label = read_label(osp.join(round_dir, 'labels', k + '.png'))
+        stored = read_confidence(osp.join(round_dir, 'confidence', k + '.png'))
+        np.testing.assert_allclose(stored, conf[k], atol=1e-4)
+        thr = np.asarray(stats['thresholds'])[pred[k]]
+        expected = np.where(stored >= thr, pred[k], 255)
+        np.testing.assert_array_equal(label, expected)
+    kept = sum(float((read_label(osp.join(round_dir, 'labels', k + '.png')) != 255).mean())
+               for k in probs) / len(probs)
+    assert 0.15 < kept < 0.3  # about 20% of the pixels (portion of round 0)
+
+
+def test_rounds_follow_the_self_paced_schedule(tmp_path):
+    root = make_images(str(tmp_path / 'cs'), 6)
+    runner = Runner.from_cfg(runner_cfg(root, str(tmp_path / 'work'), iters=6))
+    runner.train()
+    hook = hook_of(runner)
+    work = str(tmp_path / 'work')
+    stats = [read_json(osp.join(work, 'pseudo_labels', f'round_{r}', 'class_stats.json'))
+             for r in range(2)]
+    assert [s['round'] for s in stats] == [0, 1]
+    assert not osp.exists(osp.join(work, 'pseudo_labels', 'round_2'))  # max_rounds=2
+    assert stats[0]['policy']['portion']['start'] == 0.2
+    # round 1 keeps more (25% vs 20% per class)
+    assert stats[1]['kept_total'] > stats[0]['kept_total']
+    transform = next(plh.PseudoLabelHook._pseudo_label_transforms(
+        runner.train_dataloader.dataset))
+    assert transform.pseudo_label_dir == osp.join(work, 'pseudo_labels', 'round_1')
+    assert hook.done_round == 1
+
+
+class Interrupted(Exception):
+    pass
+
+
+@HOOKS.register_module(force=True)
+class PLInterruptHook(Hook):
+    priority = 'LOWEST'
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at:
+            raise Interrupted
+
+
+def mtimes(folder):
+    return {f: os.stat(osp.join(folder, f)).st_mtime_ns for f in sorted(os.listdir(folder))}
+
+
+def test_resume_between_rounds_does_not_relabel_and_ends_the_same(tmp_path):
+    root = make_images(str(tmp_path / 'cs'), 6)
+    Runner.from_cfg(runner_cfg(root, str(tmp_path / 'full'))).train()
+    killed = str(tmp_path / 'killed')
+    cfg = runner_cfg(root, killed)
+    cfg.custom_hooks.append(dict(type='PLInterruptHook', at=5))
+    with pytest.raises(Interrupted):
+        Runner.from_cfg(cfg).train()
+    before = mtimes(osp.join(killed, 'pseudo_labels', 'round_1', 'labels'))
+    cfg = runner_cfg(root, killed)
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+    assert mtimes(osp.join(killed, 'pseudo_labels', 'round_1', 'labels')) == before
+    full = torch.load(tmp_path / 'full' / 'iter_6.pth')
+    resumed = torch.load(osp.join(killed, 'iter_6.pth'))
+    assert resumed['pseudo_label_hook'] == full['pseudo_label_hook']
+    for k, v in full['state_dict'].items():
+        torch.testing.assert_close(resumed['state_dict'][k], v, msg=k)
+
+
+def test_killed_while_labelling_reuses_finished_images(tmp_path, monkeypatch):
+    root = make_images(str(tmp_path / 'cs'), 9)
+    Runner.from_cfg(runner_cfg(root, str(tmp_path / 'full'))).train()
+    work = str(tmp_path / 'killed')
+    written = []
+    real = plh.write_confidence
+
+    def failing(dst, conf):
+        if '/round_1/' in dst and len(written) == 5:
+            raise Interrupted
+        real(dst, conf)
+        if '/round_1/' in dst:
+            written.append(dst)
+
+    monkeypatch.setattr(plh, 'write_confidence', failing)
+    with pytest.raises(Interrupted):
+        Runner.from_cfg(runner_cfg(root, work)).train()
+    monkeypatch.setattr(plh, 'write_confidence', real)
+    conf_dir = osp.join(work, 'pseudo_labels', 'round_1', 'confidence')
+    done = mtimes(conf_dir)
+    assert len(done) == 5 and not osp.exists(osp.join(work, 'pseudo_labels', 'round_1',
+                                                       'DONE'))
+    cfg = runner_cfg(root, work)
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+    after = mtimes(conf_dir)
+    assert len(after) == 9
+    assert all(after[f] == t for f, t in done.items())  # not relabelled
+    full_dir = str(tmp_path / 'full' / 'pseudo_labels' / 'round_1' / 'labels')
+    for f in os.listdir(full_dir):
+        np.testing.assert_array_equal(
+            read_label(osp.join(work, 'pseudo_labels', 'round_1', 'labels', f)),
+            read_label(osp.join(full_dir, f)))
+
+
+def test_labelling_memory_does_not_grow_with_the_target_set(tmp_path):
+    peaks = []
+    for n in (6, 30):
+        root = make_images(str(tmp_path / f'cs{n}'), n)
+        tracemalloc.start()
+        labelled_runner(root, str(tmp_path / f'w{n}'), num_vis=0)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.2 * peaks[0], peaks
+
+
+def test_clear_errors(tmp_path):
+    root = make_images(str(tmp_path / 'cs'), 3)
+    cfg = runner_cfg(root, str(tmp_path / 'w'))
+    cfg.train_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile'),
+                                             dict(type='PackSegInputs')]
+    with pytest.raises(ValueError, match='LoadPseudoLabel'):
+        Runner.from_cfg(cfg).train()
+    cfg = runner_cfg(root, str(tmp_path / 'w2'))
+    cfg.train_dataloader.num_workers = 1
+    cfg.train_dataloader.persistent_workers = True
+    with pytest.raises(ValueError, match='persistent_workers'):
+        Runner.from_cfg(cfg).train()
+    with pytest.raises(ValueError, match='policy'):
+        plh.PseudoLabelHook(dataloader={}, round_iters=1, policy=dict(type='nope'))
+    with pytest.raises(ValueError, match='exactly one'):
+        plh.PseudoLabelHook(dataloader={})
