@@ -1,5 +1,6 @@
 """Offline pseudo labels for self-training, regenerated at round boundaries."""
 import copy
+import itertools
 import math
 import os
 import os.path as osp
@@ -13,7 +14,6 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 from torch import Tensor, nn
 
@@ -22,6 +22,7 @@ from mmseg_sfda.utils.pseudo_label_io import (CONFIDENCE_SCALE, read_confidence,
                                               round_file, write_confidence,
                                               write_json_atomic, write_label,
                                               write_negative)
+from mmseg_sfda.utils.progress import Progress
 from mmseg_sfda.utils.pseudo_label_thresholds import (apply_spatial_prior,
                                                       class_portion_thresholds,
                                                       global_portion_threshold,
@@ -197,7 +198,7 @@ class PseudoLabelHook(Hook):
         # the checkpoint of that iteration is saved: priority LOWEST)
         due = self._due_round(runner, runner.iter + 1)
         if due is not None:
-            self.label_round(runner, due)
+            self.label_round(runner, due, position=runner.iter + 1)
 
     def _due_round(self, runner: Runner, it: int) -> Optional[int]:
         """The round that must be labelled before iteration ``it``, if any."""
@@ -214,7 +215,7 @@ class PseudoLabelHook(Hook):
             r = min(r, self.max_rounds - 1)
         return r
 
-    def label_round(self, runner: Runner, r: int) -> None:
+    def label_round(self, runner: Runner, r: int, position: int = 0) -> None:
         """Write round ``r``'s pseudo labels with the current weights and use them.
 
         A complete round directory made by the same weights (a run killed after
@@ -237,7 +238,7 @@ class PseudoLabelHook(Hook):
             self._finish_round(runner, round_dir, r, hist, thresholds, kept)
         self.done_round, self.round_dir = r, round_dir
         self.thresholds.append([float(t) for t in thresholds])
-        self._point_transforms(runner, round_dir)
+        self._point_transforms(runner, round_dir, position)
 
     # ------------------------------------------------------------ labelling
     def _labelling_model(self, runner: Runner) -> nn.Module:
@@ -279,7 +280,8 @@ class PseudoLabelHook(Hook):
         stems_seen = set()
         was_training = model.training
         model.eval()
-        bar = ProgressBar(len(loader.dataset)) if is_main_process() else None
+        progress = Progress(len(loader.dataset), 'pseudo labels',
+                            enabled=is_main_process())
         print_log(f'pseudo labels: labelling {len(loader.dataset)} images -> '
                   f'{round_dir}', logger='current')
         try:
@@ -295,14 +297,9 @@ class PseudoLabelHook(Hook):
                             'which must be unique in the target set')
                     stems_seen.add(stem)
                     stems.append(stem)
-                if bar is not None:
-                    for _ in range(len(batch['inputs']) * get_dist_info()[1]):
-                        if bar.completed < bar.task_num:
-                            bar.update()
+                progress.update(len(batch['inputs']) * get_dist_info()[1])
         finally:
             model.train(was_training)
-        if bar is not None:
-            print()
         hist.all_reduce()
         return hist, stems, entropies
 
@@ -491,14 +488,28 @@ class PseudoLabelHook(Hook):
                              'False (persistent workers would keep reading the pseudo '
                              'labels of the first round)')
 
-    def _point_transforms(self, runner: Runner, round_dir: str) -> None:
+    def _point_transforms(self, runner: Runner, round_dir: str,
+                          position: Optional[int] = None) -> None:
+        """Make the training pipeline read ``round_dir``.
+
+        With worker processes the loader restarts (fresh workers see the new
+        directory; batches prefetched with the old labels are dropped), its sampler
+        continuing at batch ``position`` of the uninterrupted stream (an
+        ``InfiniteSampler``; 0 when the loop itself will skip ahead, as on resume)."""
         for t in self._pseudo_label_transforms(runner.train_dataloader.dataset):
             t.pseudo_label_dir = round_dir
         loop = runner.train_loop
-        if runner.train_dataloader.num_workers > 0 and hasattr(loop, 'dataloader_iterator'):
-            # fresh workers see the new directory; batches prefetched by the old ones
-            # (with the old labels) are dropped
-            loop.dataloader_iterator = type(loop.dataloader_iterator)(loop.dataloader)
+        loader = runner.train_dataloader
+        if loader.num_workers == 0 or not hasattr(loop, 'dataloader_iterator'):
+            return
+        iterator_type = type(loop.dataloader_iterator)
+        # dropping the old iterator closes the sampler's shared index generator ...
+        loop.dataloader_iterator = None
+        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
+        if hasattr(sampler, '_indices_of_rank'):  # ... so start a new one, in place
+            skip = (position or 0) * loader.batch_size
+            sampler.indices = itertools.islice(sampler._indices_of_rank(), skip, None)
+        loop.dataloader_iterator = iterator_type(loop.dataloader)
 
     def _draw(self, runner: Runner, round_dir: str) -> None:
         if self.num_vis <= 0:

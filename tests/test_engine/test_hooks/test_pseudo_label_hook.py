@@ -258,3 +258,29 @@ def test_clear_errors(tmp_path):
         plh.PseudoLabelHook(dataloader={}, round_iters=1, policy=dict(type='nope'))
     with pytest.raises(ValueError, match='exactly one'):
         plh.PseudoLabelHook(dataloader={})
+
+
+@HOOKS.register_module(force=True)
+class RecordImagesHook(Hook):
+    def __init__(self) -> None:
+        self.seen = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.seen.append([s.img_path for s in data_batch['data_samples']])
+
+
+def test_worker_processes_see_each_round_and_the_image_stream_continues(tmp_path):
+    """With workers the loader restarts at every round; the sampler must continue
+    where it was (same images in the same order as without workers)."""
+    root = make_images(str(tmp_path / 'cs'), 6)
+    streams = []
+    for workers in (0, 1):
+        cfg = runner_cfg(root, str(tmp_path / f'w{workers}'))
+        cfg.train_dataloader.num_workers = workers
+        cfg.custom_hooks.append(dict(type='RecordImagesHook'))
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        streams.append(next(h for h in runner.hooks
+                            if type(h).__name__ == 'RecordImagesHook').seen)
+    assert len(streams[0]) == 6
+    assert streams[1] == streams[0]

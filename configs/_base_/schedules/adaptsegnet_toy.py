@@ -1,0 +1,19 @@
+# A short CPU schedule for AdaptSegNet / ADVENT on the toy benchmark, fine-tuning the toy
+# source model: AdaptSegNet's optimizers (SGD + Adam 1e-4, betas (0.9, 0.99), poly 0.9).
+_base_ = ['./adaptsegnet_150k.py']
+max_iters = 100
+optim_wrapper = dict(
+    segmentor=dict(optimizer=dict(lr=2.5e-3), paramwise_cfg=dict(custom_keys={})),
+    discriminator_aux=None)
+param_scheduler = dict(
+    segmentor=[
+        dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
+    ],
+    discriminator=[
+        dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
+    ])
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=1))
+randomness = dict(seed=0)
