@@ -16,7 +16,6 @@ model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
 custom_hooks = [
     dict(
         type='PseudoLabelHook',
-        dataloader={{_base_.toy_cityscapes_label_loader}},
         round_iters=50,
         max_rounds=3,
         policy=dict(

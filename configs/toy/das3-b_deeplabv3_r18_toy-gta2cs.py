@@ -26,7 +26,6 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'conv_seg': dict(lr_mult=10
 custom_hooks = [
     dict(
         type='PseudoLabelHook',
-        dataloader={{_base_.toy_cityscapes_label_loader}},
         round_epochs=1,
         max_rounds=1,
         model='source_model',

@@ -15,7 +15,6 @@ train_dataloader = dict(
 custom_hooks = [
     dict(
         type='PseudoLabelHook',
-        dataloader={{_base_.toy_cityscapes_label_loader}},
         round_epochs=1,
         max_rounds=1,
         model='source_model',

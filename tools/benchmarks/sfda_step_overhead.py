@@ -104,10 +104,11 @@ def needed_passes(model: torch.nn.Module, target: Tensor) -> None:
     """
     # generator (Eq. 11)
     batch = model.fake_batch_size or target.shape[0]
-    fake = model.generator.sample(batch, generator=model._noise_rng(target))
-    src_feat, src_logits = model._features_and_logits(model.source_model, fake)
+    fake = model._fake_images(batch, target)
+    src_feat, src_logits = model.features_and_logits(model.source_model, fake,
+                                                     model.feature_index)
     loss_bns = model.loss_bns()
-    feat, logits = model._on_fake(fake)
+    feat, logits = model._on_fake(model.segmentor, fake)
     src_maps = model.attention(src_feat)
     loss = (loss_bns - model.alpha * model.loss_mae(logits, src_logits) -
             model.beta * model.loss_dad_ss(src_maps, model.attention(feat)) +
@@ -118,7 +119,7 @@ def needed_passes(model: torch.nn.Module, target: Tensor) -> None:
     # segmentor (Eq. 12, 16)
     fake, src_logits = fake.detach(), src_logits.detach()
     src_dual = src_maps.dual.detach()
-    feat, logits = model._on_fake(fake)
+    feat, logits = model._on_fake(model.segmentor, fake)
     loss = (model.alpha * model.loss_mae(logits, src_logits) +
             model.beta * model.loss_dad_ss(src_dual, model.attention(feat).dual))
     patches = None
@@ -128,13 +129,14 @@ def needed_passes(model: torch.nn.Module, target: Tensor) -> None:
         if model.use_ipsm:
             patches, easy = model._ipsm_split(tgt_logits.softmax(dim=1))
             loss = loss + model.gamma * model.loss_adv(
-                model._discriminate(patches), easy, mode='generator')
+                model._discriminate(model.discriminator, patches), easy,
+                mode='generator')
     torch.autograd.grad(loss, list(model.segmentor.parameters()))
 
     # discriminator (Eq. 15)
     if patches is not None:
-        loss = model.loss_adv(model._discriminate(patches.detach()), easy,
-                              mode='discriminator')
+        loss = model.loss_adv(model._discriminate(model.discriminator, patches.detach()),
+                              easy, mode='discriminator')
         torch.autograd.grad(loss, list(model.discriminator.parameters()))
 
 

@@ -1,5 +1,5 @@
 # Toy Cityscapes train images with pseudo labels (written by PseudoLabelHook) for
-# self-training, and the loader the hook labels them with (no augmentation, no GT).
+# self-training.
 # Only variables: toy_cityscapes_pseudo_target.py and toy_gta5_cityscapes_pseudo.py
 # build the training loaders from them.
 toy_cityscapes_pseudo_pipeline = [
@@ -13,13 +13,3 @@ toy_cityscapes_pseudo_dataset = dict(
     data_root='data/toy/cityscapes',
     data_prefix=dict(img_path='leftImg8bit/train'),
     pipeline=toy_cityscapes_pseudo_pipeline)
-toy_cityscapes_label_loader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root='data/toy/cityscapes',
-        data_prefix=dict(img_path='leftImg8bit/train'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]))

@@ -81,8 +81,12 @@ class PseudoLabelHook(Hook):
     relabels from scratch).
 
     Args:
-        dataloader (dict): the target set to label (pipeline: LoadImageFromFile,
-            PackSegInputs; never the target ground truth).
+        dataloader (dict, optional): the target set to label (pipeline:
+            LoadImageFromFile, [Resize,] PackSegInputs; never the target ground truth).
+            By default the training dataset that has ``LoadPseudoLabel`` in its
+            pipeline, with ``label_pipeline`` instead, batch size 1, no shuffling.
+        label_pipeline (list[dict], optional): the pipeline of that default loader;
+            default ``[LoadImageFromFile, PackSegInputs]``.
         round_iters (int, optional): iterations per round.
         round_epochs (float, optional): rounds in passes over ``dataloader`` instead:
             ``round_iters = ceil(round_epochs * len(dataset) / train batch size)``.
@@ -106,7 +110,8 @@ class PseudoLabelHook(Hook):
     priority = 'LOWEST'
 
     def __init__(self,
-                 dataloader: dict,
+                 dataloader: Optional[dict] = None,
+                 label_pipeline: Optional[List[dict]] = None,
                  round_iters: Optional[int] = None,
                  round_epochs: Optional[float] = None,
                  max_rounds: Optional[int] = None,
@@ -133,6 +138,8 @@ class PseudoLabelHook(Hook):
             raise ValueError("PseudoLabelHook: model must be 'segmentor' or "
                              f"'source_model', got {model!r}")
         self.dataloader_cfg = copy.deepcopy(dataloader)
+        self.label_pipeline = copy.deepcopy(label_pipeline) or [
+            dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
         self.round_iters = round_iters
         self.round_epochs = round_epochs
         self.max_rounds = max_rounds
@@ -257,9 +264,41 @@ class PseudoLabelHook(Hook):
     def _build_loader(self, runner: Runner):
         if self._loader is None:
             cfg = copy.deepcopy(self.dataloader_cfg)
+            if cfg is None:
+                cfg = self._default_loader_cfg(runner)
             cfg.setdefault('sampler', dict(type='DefaultSampler', shuffle=False))
             self._loader = Runner.build_dataloader(cfg, seed=runner.seed)
         return self._loader
+
+    def _default_loader_cfg(self, runner: Runner) -> dict:
+        """The pseudo-labelled training dataset with ``label_pipeline``."""
+        found = self._pseudo_labelled_dataset_cfg(runner.cfg.get('train_dataloader', {})
+                                                  .get('dataset'))
+        if found is None:
+            raise ValueError('PseudoLabelHook: no training dataset config has '
+                             'LoadPseudoLabel in its pipeline; give the hook a '
+                             'dataloader= to label')
+        dataset = copy.deepcopy(dict(found))
+        dataset['pipeline'] = copy.deepcopy(self.label_pipeline)
+        return dict(batch_size=1, num_workers=runner.train_dataloader.num_workers,
+                    persistent_workers=False, dataset=dataset)
+
+    @staticmethod
+    def _pseudo_labelled_dataset_cfg(cfg) -> Optional[dict]:
+        """The first dataset config (depth first) whose pipeline loads pseudo labels."""
+        stack = [cfg]
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, dict):
+                continue
+            pipeline = node.get('pipeline') or []
+            if any(isinstance(t, dict) and t.get('type') == 'LoadPseudoLabel'
+                   for t in pipeline):
+                return node
+            for key in ('dataset', 'source', 'target'):
+                stack.append(node.get(key))
+            stack.extend(node.get('datasets') or [])
+        return None
 
     def _predict_all(self, runner: Runner, model: nn.Module, round_dir: str,
                      fingerprint: str

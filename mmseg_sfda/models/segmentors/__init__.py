@@ -1,7 +1,8 @@
+from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
 from .das3_segmentor import DAS3Segmentor
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 from .self_training_segmentor import SelfTrainingSegmentor
 from .sfda_segmentor import SFDASegmentor
 
-__all__ = ['DAS3Segmentor', 'DomainAdaptiveSegmentor', 'SelfTrainingSegmentor',
-           'SFDASegmentor']
+__all__ = ['AdaptSegNetSegmentor', 'DAS3Segmentor', 'DomainAdaptiveSegmentor',
+           'SelfTrainingSegmentor', 'SFDASegmentor']

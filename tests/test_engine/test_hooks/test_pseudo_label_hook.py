@@ -284,3 +284,18 @@ def test_worker_processes_see_each_round_and_the_image_stream_continues(tmp_path
                             if type(h).__name__ == 'RecordImagesHook').seen)
     assert len(streams[0]) == 6
     assert streams[1] == streams[0]
+
+
+def test_default_loader_is_the_pseudo_labelled_training_set(tmp_path):
+    root = make_images(str(tmp_path / 'cs'), 5)
+    cfg = runner_cfg(root, str(tmp_path / 'w'), iters=2, hook=dict(max_rounds=1))
+    del cfg.custom_hooks[0]['dataloader']
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    loader = hook_of(runner)._loader
+    assert len(loader.dataset) == 5 and loader.batch_size == 1
+    assert [type(t).__name__ for t in loader.dataset.pipeline.transforms] == \
+        ['LoadImageFromFile', 'PackSegInputs']
+    labels = os.listdir(osp.join(str(tmp_path / 'w'), 'pseudo_labels', 'round_0',
+                                 'labels'))
+    assert len(labels) == 5

@@ -1,0 +1,29 @@
+# CBST self-training: SGD 2.5e-4 (DeepLab-V2 UDA), poly 0.9; seven rounds of two target
+# epochs (the self-paced portion 20% -> 50% in steps of 5%). With one GTA5 and one
+# Cityscapes image per iteration two epochs of the 2975 target images are 5950 iterations.
+# Pseudo labels: PseudoLabelHook labels the pseudo-labelled training set at each round.
+_base_ = ['./sgd_poly_40k.py']
+max_iters = 7 * 5950
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5950)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5950, max_keep_ckpts=2))
+# the target set is labelled at the training scale (1024x512); labels are written at
+# each image's own size
+cbst_label_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(1024, 512), keep_ratio=False),
+    dict(type='PackSegInputs')
+]
+custom_hooks = [
+    dict(
+        type='PseudoLabelHook',
+        label_pipeline=cbst_label_pipeline,
+        round_epochs=2,
+        max_rounds=7,
+        policy=dict(
+            type='class_portion',
+            portion=dict(start=0.2, step=0.05, max_portion=0.5)))
+]

@@ -1,0 +1,5 @@
+# CBST, Cityscapes -> NTHU Taipei, DeepLab-V2-R101.
+_base_ = ['./deeplabv2_r101_cbst_cs2nthu_rome.py']
+train_dataloader = dict(dataset=dict(target=dict(data_root='data/NTHU/Taipei')))
+val_dataloader = dict(dataset=dict(data_root='data/NTHU/Taipei'))
+test_dataloader = val_dataloader

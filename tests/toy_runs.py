@@ -1,0 +1,14 @@
+"""Settings shared by the short toy-benchmark runs of tests/test_methods."""
+SIZE = (64, 128)
+
+
+def short(iters: int) -> dict:
+    """cfg-options for a short single-process run of ``iters`` iterations."""
+    return {
+        'randomness.seed': 0, 'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters, 'default_hooks.checkpoint.interval': iters,
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'default_hooks.logger.interval': 10
+    }
