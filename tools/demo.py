@@ -2,6 +2,7 @@
 
     python tools/demo.py                 # source-only (+ chance and AdaBN baselines)
     python tools/demo.py --method sfda   # ... then source-free adaptation with SFDA
+    python tools/demo.py --method adaptseg  # ... or UDA with AdaptSegNet (advent: AdvEnt)
 
 Makes the toy domains (``tools/make_toy_domains.py``), converts the source labels, trains
 the small source model through mmengine's runner, scores it on the target val set with
@@ -26,7 +27,12 @@ from mmseg_sfda.utils.prediction_grid import colorize, make_grid, save_rgb
 
 SOURCE_CFG = 'configs/toy/deeplabv3_r18_toy-gta5_source.py'
 TARGET_CFG = 'configs/_base_/datasets/toy_cityscapes_target.py'
-METHOD_CFGS = {'sfda': 'configs/toy/sfda_deeplabv3_r18_toy-gta2cs.py'}
+METHOD_CFGS = {
+    'sfda': 'configs/toy/sfda_deeplabv3_r18_toy-gta2cs.py',
+    # UDA: toy GTA5 labels and toy Cityscapes images
+    'adaptseg': 'configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py',
+    'advent': 'configs/toy/advent_deeplabv3_r18_toy-gta2cs.py',
+}
 COLUMNS = ('mIoU', 'mIoU16', 'mIoU13', 'aAcc')
 
 

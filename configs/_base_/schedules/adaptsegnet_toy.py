@@ -1,9 +1,11 @@
 # A short CPU schedule for AdaptSegNet / ADVENT on the toy benchmark, fine-tuning the toy
-# source model: AdaptSegNet's optimizers (SGD + Adam 1e-4, betas (0.9, 0.99), poly 0.9).
+# source model: AdaptSegNet's optimizers (SGD, Adam with betas (0.9, 0.99), poly 0.9), the
+# discriminator at 1e-3 instead of 1e-4 so that it learns within the short run.
 _base_ = ['./adaptsegnet_150k.py']
 max_iters = 100
 optim_wrapper = dict(
-    segmentor=dict(optimizer=dict(lr=2.5e-3), paramwise_cfg=dict(custom_keys={})),
+    segmentor=dict(optimizer=dict(lr=2.5e-3)),  # heads at 10x, as AdaptSegNet
+    discriminator=dict(optimizer=dict(lr=1e-3)),
     discriminator_aux=None)
 param_scheduler = dict(
     segmentor=[

@@ -44,7 +44,11 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
     (``mode='tensor'``; the auxiliary logits from its features, caught by a forward
     hook) runs before the source ``mode='loss'`` pass, whose graph holds every segmentor
     parameter, so DDP's unused-parameter search (made on the last forward's outputs
-    when ``find_unused_parameters=True``) marks none as unused.
+    when ``find_unused_parameters=True``) marks none as unused; with the source pass last,
+    BN running statistics also end each step on a source batch (AdaptSegNet: target).
+    Both passes are back-propagated at once (one ``update_params``, so mmengine's
+    gradient accumulation and AMP apply), so peak memory is that of two passes, where
+    AdaptSegNet back-propagates the source loss before the target pass.
 
     Args:
         segmentor (dict): the mmseg segmentor (EncoderDecoder); multi-level needs its
