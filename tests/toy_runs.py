@@ -7,6 +7,7 @@ def short(iters: int) -> dict:
     return {
         'randomness.seed': 0, 'train_cfg.max_iters': iters,
         'train_cfg.val_interval': iters, 'default_hooks.checkpoint.interval': iters,
+        'train_cfg.val_begin': iters + 1,  # no validation in training: evaluate() scores
         'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
         'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
         'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,

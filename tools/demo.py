@@ -3,6 +3,9 @@
     python tools/demo.py                 # source-only (+ chance and AdaBN baselines)
     python tools/demo.py --method sfda   # ... then source-free adaptation with SFDA
     python tools/demo.py --method adaptseg  # ... or UDA with AdaptSegNet (advent: AdvEnt)
+    python tools/demo.py --method cbst   # ... or class-balanced self-training
+    python tools/demo.py --method das3   # ... or DAS3, stages a, b and c in turn
+    python tools/demo.py --method sim    # ... or SIM, step 1 then step 2
 
 Makes the toy domains (``tools/make_toy_domains.py``), converts the source labels, trains
 the small source model through mmengine's runner, scores it on the target val set with
@@ -32,6 +35,13 @@ METHOD_CFGS = {
     # UDA: toy GTA5 labels and toy Cityscapes images
     'adaptseg': 'configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py',
     'advent': 'configs/toy/advent_deeplabv3_r18_toy-gta2cs.py',
+    'cbst': 'configs/toy/cbst_deeplabv3_r18_toy-gta2cs.py',
+    # stages chained: each starts from the previous stage's checkpoint
+    'das3': ('configs/toy/das3-a_deeplabv3_r18_toy-gta2cs.py',
+             'configs/toy/das3-b_deeplabv3_r18_toy-gta2cs.py',
+             'configs/toy/das3-c_deeplabv3_r18_toy-gta2cs.py'),
+    'sim': ('configs/toy/sim-step1_deeplabv3_r18_toy-gta2cs.py',
+            'configs/toy/sim-step2_deeplabv3_r18_toy-gta2cs.py'),
 }
 COLUMNS = ('mIoU', 'mIoU16', 'mIoU13', 'aAcc')
 
@@ -109,6 +119,33 @@ def schedule(iters, seed: int) -> dict:
     return options
 
 
+def stage_name(path: str, index: int) -> str:
+    """A chained stage's name: what follows the method in its config's name
+    ('das3-a_...' -> 'a', 'sim-step1_...' -> 'step1'), else its position."""
+    prefix = osp.basename(path).split('_')[0]
+    return prefix.split('-', 1)[1] if '-' in prefix else str(index + 1)
+
+
+def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
+    """Run the method's stage(s) from the source model; a test runner per stage."""
+    stages = METHOD_CFGS[args.method]
+    if isinstance(stages, str):
+        stages = (stages, )
+    runners = {}
+    ckpt = source_ckpt
+    for i, path in enumerate(stages):
+        cfg = toy_config(path, args.data_root,
+                         dict(schedule(args.adapt_iters, args.seed),
+                              **{'model.source_checkpoint': ckpt}))
+        stage = stage_name(path, i)
+        name = args.method if len(stages) == 1 else f'{args.method}-{stage}'
+        ckpt = train(cfg, osp.join(args.work_dir, name))
+        label = args.method.upper() if len(stages) == 1 else \
+            f'{args.method.upper()} ({stage})'
+        runners[label] = build_test_runner(cfg, ckpt, osp.join(args.work_dir, 'eval'))
+    return runners
+
+
 def main() -> None:
     args = parse_args()
     torch.manual_seed(args.seed)
@@ -125,12 +162,7 @@ def main() -> None:
                                    adabn_dataloader=adabn_loader(args.data_root)),
     }
     if args.method != 'source':
-        cfg = toy_config(METHOD_CFGS[args.method], args.data_root,
-                         dict(schedule(args.adapt_iters, args.seed),
-                              **{'model.source_checkpoint': source_ckpt}))
-        ckpt = train(cfg, osp.join(work_dir, args.method))
-        runners[args.method.upper()] = build_test_runner(cfg, ckpt,
-                                                         osp.join(work_dir, 'eval'))
+        runners.update(adapt(args, source_ckpt))
     for name, runner in runners.items():
         results[name] = runner.test()
     print_table(results)

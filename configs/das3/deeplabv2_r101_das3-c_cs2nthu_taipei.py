@@ -1,0 +1,6 @@
+# DAS3 stage c, Cityscapes -> NTHU Taipei.
+_base_ = ['./deeplabv2_r101_das3-c_cs2nthu_rome.py']
+model = dict(source_checkpoint='work_dirs/deeplabv2_r101_das3-b_cs2nthu_taipei/iter_29750.pth')
+train_dataloader = dict(dataset=dict(data_root='data/NTHU/Taipei'))
+val_dataloader = dict(dataset=dict(data_root='data/NTHU/Taipei'))
+test_dataloader = val_dataloader
