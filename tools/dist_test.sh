@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed test with torchrun: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [extra args]
-# On CPU use backend gloo: --cfg-options env_cfg.dist_cfg.backend=gloo
+# Without CUDA, train.py starts the process group with gloo (nccl needs CUDA).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
