@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed test with torchrun: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [extra args]
-# Without CUDA, train.py starts the process group with gloo (nccl needs CUDA).
+# Without CUDA, test.py starts the process group with gloo (nccl needs CUDA).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
