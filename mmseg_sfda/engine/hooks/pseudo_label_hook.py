@@ -4,6 +4,7 @@ import itertools
 import math
 import os
 import os.path as osp
+import shutil
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -105,6 +106,9 @@ class PseudoLabelHook(Hook):
         out_dir (str, optional): default ``{work_dir}/pseudo_labels``.
         num_vis (int): images of each round drawn as image | prediction | pseudo label
             into ``round_{r}/vis.png``.
+        keep_scores (bool, optional): keep ``predictions/`` and ``confidence/`` of a
+            finished round (a few MB per Cityscapes image); by default only when a
+            ``LoadPseudoLabel`` of the training set reads confidences.
     """
 
     priority = 'LOWEST'
@@ -122,7 +126,8 @@ class PseudoLabelHook(Hook):
                  spatial_prior: Optional[str] = None,
                  image_split: Optional[dict] = None,
                  out_dir: Optional[str] = None,
-                 num_vis: int = 4) -> None:
+                 num_vis: int = 4,
+                 keep_scores: Optional[bool] = None) -> None:
         if (round_iters is None) == (round_epochs is None):
             raise ValueError('PseudoLabelHook: give exactly one of round_iters and '
                              f'round_epochs (got {round_iters!r} and {round_epochs!r})')
@@ -151,6 +156,7 @@ class PseudoLabelHook(Hook):
         self.image_split = None if image_split is None else dict(image_split)
         self.out_dir = out_dir
         self.num_vis = num_vis
+        self.keep_scores = keep_scores
         self._loader = None
         self._prior: Optional[Tensor] = None
         # saved in checkpoints
@@ -468,12 +474,21 @@ class PseudoLabelHook(Hook):
             write_json_atomic(osp.join(round_dir, 'class_stats.json'), stats)
             self._draw(runner, round_dir)
             write_json_atomic(osp.join(round_dir, _DONE), dict(round=r))
+            if not self._keeps_scores(runner):
+                for kind in ('predictions', 'confidence'):
+                    shutil.rmtree(osp.join(round_dir, kind), ignore_errors=True)
         barrier()
         print_log(f'pseudo labels round {r}: {100 * stats["kept_total"]:.1f}% of pixels '
                   'labelled; thresholds ' +
                   ' '.join(f'{t:.3f}' for t in stats['thresholds']), logger='current')
 
     # ----------------------------------------------------------- utilities
+    def _keeps_scores(self, runner: Runner) -> bool:
+        if self.keep_scores is not None:
+            return self.keep_scores
+        return any(getattr(t, 'with_confidence', False) for t in
+                   self._pseudo_label_transforms(runner.train_dataloader.dataset))
+
     @staticmethod
     def _num_classes(model: nn.Module) -> int:
         head = getattr(model, 'decode_head', None)

@@ -110,7 +110,7 @@ def labelled_runner(root, work_dir, **hook):
 
 def test_round_labels_match_exact_class_quantiles(tmp_path):
     root = make_images(str(tmp_path / 'cs'), 9)
-    runner = labelled_runner(root, str(tmp_path / 'work'))
+    runner = labelled_runner(root, str(tmp_path / 'work'), keep_scores=True)
     hook = hook_of(runner)
     round_dir = osp.join(str(tmp_path / 'work'), 'pseudo_labels', 'round_0')
     assert osp.isfile(osp.join(round_dir, 'DONE'))
@@ -218,12 +218,17 @@ def test_killed_while_labelling_reuses_finished_images(tmp_path, monkeypatch):
     done = mtimes(conf_dir)
     assert len(done) == 5 and not osp.exists(osp.join(work, 'pseudo_labels', 'round_1',
                                                        'DONE'))
-    cfg = runner_cfg(root, work)
+    cfg = runner_cfg(root, work, hook=dict(keep_scores=True))
     cfg.resume = True
     Runner.from_cfg(cfg).train()
     after = mtimes(conf_dir)
     assert len(after) == 9
     assert all(after[f] == t for f, t in done.items())  # not relabelled
+
+    # by default a finished round keeps only its labels (no LoadPseudoLabel reads
+    # confidences)
+    assert not osp.exists(str(tmp_path / 'full' / 'pseudo_labels' / 'round_1' /
+                              'confidence'))
     full_dir = str(tmp_path / 'full' / 'pseudo_labels' / 'round_1' / 'labels')
     for f in os.listdir(full_dir):
         np.testing.assert_array_equal(
