@@ -6,7 +6,8 @@ schedules) so that every method's test fits the suite's budget.
 import pytest
 import torch
 
-from mmseg_sfda.apis import evaluate, prepare_toy_data, toy_config, train
+from mmseg_sfda.apis import (build_test_runner, evaluate, prepare_toy_data, toy_config,
+                             train)
 from toy_runs import SIZE, short
 
 
@@ -29,3 +30,20 @@ def toy_source(toy_root, tmp_path_factory):
                      dict(short(120), **{'model.data_preprocessor.size': SIZE}))
     ckpt = train(cfg, str(work / 'source'))
     return ckpt, evaluate(cfg, ckpt, str(work / 'eval'))
+
+
+@pytest.fixture(scope='session')
+def toy_adabn(toy_root, toy_source, tmp_path_factory):
+    """Metrics of the source model with target BatchNorm statistics (AdaBN)."""
+    ckpt, _ = toy_source
+    cfg = toy_config('configs/toy/deeplabv3_r18_toy-gta5_source.py', toy_root,
+                     dict(short(120), **{'model.data_preprocessor.size': SIZE}))
+    loader = toy_config('configs/_base_/datasets/toy_cityscapes_target.py',
+                        toy_root).train_dataloader
+    loader.update(num_workers=0, persistent_workers=False,
+                  sampler=dict(type='DefaultSampler', shuffle=False))
+    loader.dataset.pipeline = [t for t in loader.dataset.pipeline
+                               if t['type'] != 'RandomFlip']
+    runner = build_test_runner(cfg, ckpt, str(tmp_path_factory.mktemp('adabn')),
+                               adabn_dataloader=loader)
+    return runner.test()

@@ -13,47 +13,20 @@ source-only 7.11; lambda_adv = 0 control 10.77 / 8.54 / 10.62; AdaptSegNet (lamb
 and seed-dependent (+1.65 / +2.18 / +0.33), so the test asks only that it be positive: a
 broken adversarial path gives exactly the control's weights, and fails it.
 """
-import pytest
 import torch
 
 import mmseg_sfda  # noqa: F401
-import mmseg_sfda.models.segmentors.adapt_seg_net_segmentor  # noqa: F401 (registers)
-from mmseg_sfda.apis import evaluate, prepare_toy_data, toy_config, train
+from mmseg_sfda.apis import evaluate, toy_config, train
+from toy_runs import SIZE, short
 
-SIZE = (64, 128)
-SOURCE_ITERS, ADAPT_ITERS = 80, 20
+ADAPT_ITERS = 20
 CFG = 'configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py'
 
 
-def short(iters: int) -> dict:
-    return {
-        'randomness.seed': 0, 'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': iters, 'default_hooks.checkpoint.interval': iters,
-        'train_cfg.val_begin': iters + 1,  # no validation in training: evaluate() scores
-        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
-        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
-        'default_hooks.logger.interval': 10
-    }
-
-
-@pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('toy'))
-    prepare_toy_data(root, seed=0, extra=[
-        '--height', str(SIZE[0]), '--width', str(SIZE[1]), '--num-source', '96',
-        '--num-target-train', '48', '--num-target-val', '24', '--layouts', 'gta5',
-        'cityscapes', '--nproc', '1'])
-    return root
-
-
-def test_adaptsegnet_beats_source_only_and_its_lambda0_control(toy_root, tmp_path):
+def test_adaptsegnet_beats_source_only_and_its_lambda0_control(toy_root, toy_source,
+                                                              toy_adabn, tmp_path):
+    source_ckpt, source = toy_source
     torch.manual_seed(0)
-    source_cfg = toy_config('configs/toy/deeplabv3_r18_toy-gta5_source.py', toy_root,
-                            dict(short(SOURCE_ITERS),
-                                 **{'model.data_preprocessor.size': SIZE}))
-    source_ckpt = train(source_cfg, str(tmp_path / 'source'))
-    source = evaluate(source_cfg, source_ckpt, str(tmp_path / 'eval'))
 
     def adapt(name: str, **options) -> dict:
         cfg = toy_config(CFG, toy_root, dict(short(ADAPT_ITERS), **{
@@ -64,7 +37,8 @@ def test_adaptsegnet_beats_source_only_and_its_lambda0_control(toy_root, tmp_pat
 
     adapted = adapt('adaptsegnet')
     control = adapt('control', **{'model.lambda_adv_main': 0.})
-    print(f"mIoU13 source-only {source['mIoU13']:.2f}, lambda_adv=0 control "
+    print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
+          f"lambda_adv=0 control "
           f"{control['mIoU13']:.2f}, AdaptSegNet {adapted['mIoU13']:.2f}")
     assert adapted['mIoU13'] > source['mIoU13'] + 3.0
     assert adapted['mIoU13'] > control['mIoU13']

@@ -13,7 +13,7 @@ from mmseg_sfda.utils.pseudo_label_io import read_json
 from toy_runs import SIZE, short
 
 
-def test_cbst_beats_source_only(toy_root, toy_source, tmp_path):
+def test_cbst_beats_source_only(toy_root, toy_source, toy_adabn, tmp_path):
     source_ckpt, source = toy_source
     torch.manual_seed(0)
     cfg = toy_config(
@@ -29,5 +29,6 @@ def test_cbst_beats_source_only(toy_root, toy_source, tmp_path):
              for r in range(2)]
     assert [round(s['kept_total'], 2) for s in stats] == [0.2, 0.25]
     adapted = evaluate(cfg, ckpt, str(tmp_path / 'eval'))
-    print(f"mIoU13 source-only {source['mIoU13']:.2f} -> CBST {adapted['mIoU13']:.2f}")
+    print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
+          f"CBST {adapted['mIoU13']:.2f}")
     assert adapted['mIoU13'] > source['mIoU13'] + 1.0

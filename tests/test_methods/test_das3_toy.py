@@ -9,7 +9,7 @@ from toy_runs import SIZE, short
 STAGES = ('a', 'b', 'c')
 
 
-def test_das3_stages_beat_source_only(toy_root, toy_source, tmp_path):
+def test_das3_stages_beat_source_only(toy_root, toy_source, toy_adabn, tmp_path):
     ckpt, source = toy_source
     results = {}
     for stage in STAGES:
@@ -22,6 +22,6 @@ def test_das3_stages_beat_source_only(toy_root, toy_source, tmp_path):
             }))
         ckpt = train(cfg, str(tmp_path / stage))
         results[stage] = evaluate(cfg, ckpt, str(tmp_path / 'eval'))['mIoU13']
-    print(f"mIoU13 source-only {source['mIoU13']:.2f} -> DAS3 " +
+    print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, DAS3 " +
           ' '.join(f'{s}: {v:.2f}' for s, v in results.items()))
     assert results['c'] > source['mIoU13'] + 1.0

@@ -12,7 +12,7 @@ from mmseg_sfda.apis import evaluate, toy_config, train
 from toy_runs import SIZE, short
 
 
-def test_sfda_beats_source_only(toy_root, toy_source, tmp_path):
+def test_sfda_beats_source_only(toy_root, toy_source, toy_adabn, tmp_path):
     source_ckpt, source = toy_source
     torch.manual_seed(0)
     sfda_cfg = toy_config(
@@ -25,5 +25,6 @@ def test_sfda_beats_source_only(toy_root, toy_source, tmp_path):
     sfda_ckpt = train(sfda_cfg, str(tmp_path / 'sfda'))
     assert osp.isfile(sfda_ckpt)
     adapted = evaluate(sfda_cfg, sfda_ckpt, str(tmp_path / 'eval'))
-    print(f"mIoU13 source-only {source['mIoU13']:.2f} -> SFDA {adapted['mIoU13']:.2f}")
+    print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
+          f"SFDA {adapted['mIoU13']:.2f}")
     assert adapted['mIoU13'] > source['mIoU13'] + 1.0
