@@ -5,6 +5,7 @@
     python tools/demo.py --method adaptseg  # ... or UDA with AdaptSegNet (advent: AdvEnt)
     python tools/demo.py --method cbst   # ... or class-balanced self-training
     python tools/demo.py --method das3   # ... or DAS3, stages a, b and c in turn
+    python tools/demo.py --method pixintrada  # ... AdaptSegNet, then PixIntraDA
     python tools/demo.py --method sim    # ... or SIM, step 1 then step 2
 
 Makes the toy domains (``tools/make_toy_domains.py``), converts the source labels, trains
@@ -42,6 +43,9 @@ METHOD_CFGS = {
              'configs/toy/das3-c_deeplabv3_r18_toy-gta2cs.py'),
     'sim': ('configs/toy/sim-step1_deeplabv3_r18_toy-gta2cs.py',
             'configs/toy/sim-step2_deeplabv3_r18_toy-gta2cs.py'),
+    # a second stage after an inter-domain model
+    'pixintrada': ('configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py',
+                   'configs/toy/pixintrada_deeplabv3_r18_toy-gta2cs.py'),
 }
 COLUMNS = ('mIoU', 'mIoU16', 'mIoU13', 'aAcc')
 
@@ -119,11 +123,12 @@ def schedule(iters, seed: int) -> dict:
     return options
 
 
-def stage_name(path: str, index: int) -> str:
+def stage_name(path: str) -> str:
     """A chained stage's name: what follows the method in its config's name
-    ('das3-a_...' -> 'a', 'sim-step1_...' -> 'step1'), else its position."""
+    ('das3-a_...' -> 'a', 'sim-step1_...' -> 'step1'), else the config's method
+    ('adaptsegnet_...' -> 'adaptsegnet')."""
     prefix = osp.basename(path).split('_')[0]
-    return prefix.split('-', 1)[1] if '-' in prefix else str(index + 1)
+    return prefix.split('-', 1)[1] if '-' in prefix else prefix
 
 
 def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
@@ -133,11 +138,11 @@ def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
         stages = (stages, )
     runners = {}
     ckpt = source_ckpt
-    for i, path in enumerate(stages):
+    for path in stages:
         cfg = toy_config(path, args.data_root,
                          dict(schedule(args.adapt_iters, args.seed),
                               **{'model.source_checkpoint': ckpt}))
-        stage = stage_name(path, i)
+        stage = stage_name(path)
         name = args.method if len(stages) == 1 else f'{args.method}-{stage}'
         ckpt = train(cfg, osp.join(args.work_dir, name))
         label = args.method.upper() if len(stages) == 1 else \

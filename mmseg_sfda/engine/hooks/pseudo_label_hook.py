@@ -69,6 +69,9 @@ class PseudoLabelHook(Hook):
     - ``median`` (SIM, PixIntraDA): the class median capped at ``cap`` (0.9);
     - ``all``: every pixel keeps its arg-max class (threshold 0).
 
+    Every policy takes ``scale`` (default 1): the thresholds are multiplied by it
+    (PixIntraDA Eq. 2: a pixel is easy when its score reaches ``alpha * t_k``).
+
     ``portion`` is a number or the self-paced schedule ``dict(start=0.2, step=0.05,
     max_portion=0.5)`` (CBST: +5% a round). ``rounding`` ('floor', the released code, or
     'round', the paper) chooses the rank of the threshold. A pixel is kept when its score
@@ -139,6 +142,10 @@ class PseudoLabelHook(Hook):
         if policy.get('type') not in POLICIES:
             raise ValueError(f'PseudoLabelHook: policy type must be one of {POLICIES}, '
                              f'got {policy.get("type")!r}')
+        scale = policy.get('scale', 1.0)
+        if not 0 < scale <= 1:
+            raise ValueError('PseudoLabelHook: policy scale must be in (0, 1] (PixIntraDA '
+                             f"alpha), got {scale!r}")
         if model not in ('segmentor', 'source_model'):
             raise ValueError("PseudoLabelHook: model must be 'segmentor' or "
                              f"'source_model', got {model!r}")
@@ -427,7 +434,12 @@ class PseudoLabelHook(Hook):
         return apply_spatial_prior(prob, self._prior)
 
     def _thresholds(self, hist: ClassConfidenceHistogram, r: int) -> Tensor:
-        args = {k: v for k, v in self.policy.items() if k != 'type'}
+        """The policy's class thresholds, times its ``scale``."""
+        args = {k: v for k, v in self.policy.items() if k not in ('type', 'scale')}
+        return self._policy_thresholds(hist, r, args) * self.policy.get('scale', 1.0)
+
+    def _policy_thresholds(self, hist: ClassConfidenceHistogram, r: int,
+                           args: dict) -> Tensor:
         kind = self.policy['type']
         if kind == 'all':
             return torch.zeros(hist.num_classes)

@@ -2,17 +2,18 @@
 from typing import Optional, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_choice
+
 _REDUCTIONS = ('mean', 'weighted_mean', 'sum', 'log_of_sums')
 
 
 @MODELS.register_module()
-class AdversarialLoss(nn.Module):
+class AdversarialLoss(BaseLoss):
     """BCE-with-logits of discriminator outputs against a domain label.
 
     ``target`` is a constant (a float, or ``'source'`` / ``'target'`` for
@@ -54,15 +55,11 @@ class AdversarialLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_adv') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError('AdversarialLoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'AdversarialLoss')
         self.source_label = float(source_label)
         self.target_label = float(target_label)
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 logits: Tensor,
@@ -156,8 +153,3 @@ class AdversarialLoss(nn.Module):
                 sums = (label_w * score).flatten(1).sum(1)[present]
                 loss = loss - sums.clamp_min(1e-12).log().sum()
         return loss / logits.shape[0]
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -9,11 +9,13 @@ from torch.utils.hooks import RemovableHandle
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_choice
+
 _NORMS = ('squared', 'l2')
 
 
 @MODELS.register_module()
-class BNSLoss(nn.Module):
+class BNSLoss(BaseLoss):
     """Match the BN statistics of fake images to a frozen model's (Eq. 4).
 
     ``attach(model)`` puts a forward pre-hook on every BatchNorm layer
@@ -46,13 +48,9 @@ class BNSLoss(nn.Module):
                  norm: str = 'squared',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_bns') -> None:
-        super().__init__()
-        if norm not in _NORMS:
-            raise ValueError(
-                f'BNSLoss: norm must be one of {_NORMS}, got {norm!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(norm, _NORMS, 'BNSLoss', 'norm')
         self.norm = norm
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
         self._handles: List[RemovableHandle] = []
         self._records: Dict[str, Tuple[Tensor, Tensor, _BatchNorm]] = {}
 
@@ -138,8 +136,3 @@ class BNSLoss(nn.Module):
             loss = term if loss is None else loss + term
         self.clear()
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -2,18 +2,19 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
+
+from .utils import BaseLoss, check_choice
 
 _MODES = ('discriminator', 'generator')
 _REDUCTIONS = ('mean', 'sum')
 
 
 @MODELS.register_module()
-class ContinuousIndexLoss(nn.Module):
+class ContinuousIndexLoss(BaseLoss):
     """Squared-error regression of a per-pixel continuous domain index.
 
     After CIDA, the discriminator regresses ``Z`` (Eq. 7, see
@@ -49,14 +50,10 @@ class ContinuousIndexLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_cts') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError('ContinuousIndexLoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'ContinuousIndexLoss')
         self.use_sigmoid = use_sigmoid
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 d_out: Tensor,
@@ -82,9 +79,7 @@ class ContinuousIndexLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if mode not in _MODES:
-            raise ValueError(f'ContinuousIndexLoss: mode must be one of '
-                             f'{_MODES}, got {mode!r}')
+        check_choice(mode, _MODES, 'ContinuousIndexLoss', 'mode')
         if d_out.dim() != 4:
             raise ValueError('ContinuousIndexLoss expects discriminator '
                              f'outputs (B, K, h, w), got {tuple(d_out.shape)}')
@@ -117,8 +112,3 @@ class ContinuousIndexLoss(nn.Module):
         if x.shape[2:] != d.shape[2:]:
             x = F.interpolate(x, size=d.shape[2:], mode='nearest')
         return x
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -1,12 +1,12 @@
 """Dual attention distillation, frozen vs trained model (SFDA Eq. 6)."""
 from typing import Union
 
-import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
 from ..heads.dual_attention_module import DualAttentionMaps
+from .utils import BaseLoss
 
 MapsOrTensor = Union[DualAttentionMaps, Tensor]
 
@@ -22,7 +22,7 @@ def _dual_map(maps: MapsOrTensor, name: str) -> Tensor:
 
 
 @MODELS.register_module()
-class DADSelfLoss(nn.Module):
+class DADSelfLoss(BaseLoss):
     """L1 between the dual attention maps of two models on fake images (Eq. 6).
 
     ``E_x~ [ 1/M * ||A(F~s(x~)) - A(Fs(x~))||_1 ]`` with M the size of one
@@ -39,9 +39,7 @@ class DADSelfLoss(nn.Module):
     def __init__(self,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_dad_ss') -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(self, frozen_maps: MapsOrTensor, trained_maps: MapsOrTensor,
                 **kwargs) -> Tensor:
@@ -65,8 +63,3 @@ class DADSelfLoss(nn.Module):
                              'share one DualAttentionModule')
         loss = (frozen.float() - trained.float()).abs().mean()
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

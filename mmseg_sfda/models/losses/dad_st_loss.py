@@ -1,14 +1,14 @@
 """Attention-map KL between fake-source and target features (SFDA Eq. 7)."""
-import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
 from ..heads.dual_attention_module import DualAttentionMaps
+from .utils import BaseLoss
 
 
 @MODELS.register_module()
-class DADTransferLoss(nn.Module):
+class DADTransferLoss(BaseLoss):
     """KL between batch-mean attention maps of fake and target data (Eq. 7).
 
     ``KL(P_S || Q_S) + KL(P_R || Q_R)`` where
@@ -40,12 +40,10 @@ class DADTransferLoss(nn.Module):
                  eps: float = 1e-8,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_dad_st') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if not eps > 0:
             raise ValueError(f'DADTransferLoss: eps must be > 0, got {eps!r}')
         self.eps = eps
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self, fake_maps: DualAttentionMaps,
                 target_maps: DualAttentionMaps, **kwargs) -> Tensor:
@@ -82,8 +80,3 @@ class DADTransferLoss(nn.Module):
         q = q.float().mean(dim=0)
         log_ratio = p.clamp_min(self.eps).log() - q.clamp_min(self.eps).log()
         return (p * log_ratio).sum(dim=-1).mean()
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -1,16 +1,15 @@
 """Entropy minimisation loss on target predictions (ADVENT MinEnt)."""
-import math
 from typing import Optional
 
-import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_logits, pixel_weight, softmax_entropy
+
 
 @MODELS.register_module()
-class EntropyLoss(nn.Module):
+class EntropyLoss(BaseLoss):
     """Mean pixel entropy of the softmax prediction (ADVENT's MinEnt).
 
     With ``p = softmax(cls_score)`` of shape (B, C, H, W) the loss is
@@ -37,10 +36,8 @@ class EntropyLoss(nn.Module):
                  normalize: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_ent') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.normalize = normalize
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -61,33 +58,11 @@ class EntropyLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if cls_score.dim() != 4:
-            raise ValueError('EntropyLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
-        num_classes = cls_score.shape[1]
-        if self.normalize and num_classes < 2:
-            raise ValueError('EntropyLoss: normalising by log C needs C >= 2 '
-                             f'classes, got C={num_classes}')
-        log_p = F.log_softmax(cls_score.float(), dim=1)
-        per_pixel = -(log_p.exp() * log_p).sum(dim=1)  # (B, H, W)
-        if self.normalize:
-            per_pixel = per_pixel / math.log(num_classes)
+        check_logits(cls_score, 'EntropyLoss')
+        _, per_pixel = softmax_entropy(  # (B, H, W)
+            cls_score, self.normalize, 'EntropyLoss',
+            option='normalising by log C')
         if weight is not None:
-            per_pixel = per_pixel * self._check_weight(weight, per_pixel)
+            per_pixel = per_pixel * pixel_weight(weight, per_pixel,
+                                                 'EntropyLoss')
         return self.loss_weight * per_pixel.mean()
-
-    @staticmethod
-    def _check_weight(weight: Tensor, per_pixel: Tensor) -> Tensor:
-        """Return ``weight`` as (B, H, W) or raise a clear error."""
-        if weight.dim() == 4 and weight.shape[1] == 1:
-            weight = weight[:, 0]
-        if weight.shape != per_pixel.shape:
-            raise ValueError('EntropyLoss: weight must be per pixel with '
-                             f'shape {tuple(per_pixel.shape)} (B, H, W), got '
-                             f'{tuple(weight.shape)}')
-        return weight.to(per_pixel.dtype)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

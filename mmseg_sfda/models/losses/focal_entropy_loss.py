@@ -1,16 +1,15 @@
 """Focal entropic loss of implicit feature alignment (DAS3 Eq. 2)."""
-import math
 from typing import Optional
 
-import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_logits, pixel_weight, softmax_entropy
+
 
 @MODELS.register_module()
-class FocalEntropyLoss(nn.Module):
+class FocalEntropyLoss(BaseLoss):
     """Focal entropic loss on target predictions (DAS3 Eq. 2).
 
     With ``p = softmax(cls_score)`` of shape (B, C, H, W) and the per-pixel
@@ -50,7 +49,7 @@ class FocalEntropyLoss(nn.Module):
                  normalize_entropy: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal_entropy') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if gamma < 0:
             raise ValueError(
                 f'FocalEntropyLoss: gamma must be >= 0, got {gamma!r}')
@@ -62,8 +61,6 @@ class FocalEntropyLoss(nn.Module):
         self.alpha = alpha
         self.gamma = gamma
         self.normalize_entropy = normalize_entropy
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -84,34 +81,11 @@ class FocalEntropyLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if cls_score.dim() != 4:
-            raise ValueError('FocalEntropyLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
-        num_classes = cls_score.shape[1]
-        if self.normalize_entropy and num_classes < 2:
-            raise ValueError('FocalEntropyLoss: normalize_entropy needs '
-                             f'C >= 2 classes, got C={num_classes}')
-        log_p = F.log_softmax(cls_score.float(), dim=1)
-        ent = -(log_p.exp() * log_p).sum(dim=1)  # (B, H, W)
-        if self.normalize_entropy:
-            ent = ent / math.log(num_classes)
+        check_logits(cls_score, 'FocalEntropyLoss')
+        _, ent = softmax_entropy(cls_score, self.normalize_entropy,
+                                 'FocalEntropyLoss')  # (B, H, W)
         per_pixel = (1. - ent).pow(self.gamma) * ent
         if weight is not None:
-            per_pixel = per_pixel * self._check_weight(weight, per_pixel)
+            per_pixel = per_pixel * pixel_weight(weight, per_pixel,
+                                                 'FocalEntropyLoss')
         return self.loss_weight * self.alpha * per_pixel.mean()
-
-    @staticmethod
-    def _check_weight(weight: Tensor, per_pixel: Tensor) -> Tensor:
-        """Return ``weight`` as (B, H, W) or raise a clear error."""
-        if weight.dim() == 4 and weight.shape[1] == 1:
-            weight = weight[:, 0]
-        if weight.shape != per_pixel.shape:
-            raise ValueError('FocalEntropyLoss: weight must be per pixel '
-                             f'with shape {tuple(per_pixel.shape)} (B, H, W), '
-                             f'got {tuple(weight.shape)}')
-        return weight.to(per_pixel.dtype)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -2,13 +2,13 @@
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
 from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
 from mmseg_sfda.models.losses.stuff_matching_loss import (_num_images,
                                                           matched_l1)
+from mmseg_sfda.models.losses.utils import BaseLoss, check_choice
 from mmseg_sfda.models.utils.instances import (classifier_agrees,
                                                correct_label_map,
                                                extract_instances,
@@ -87,7 +87,7 @@ def thing_instance_features(
 
 
 @MODELS.register_module()
-class InstanceMatchingLoss(nn.Module):
+class InstanceMatchingLoss(BaseLoss):
     """L1 from target instances to their nearest source instance (Eq. 8).
 
     ``L_ins = sum_i sum_k 1/|R_k^t| sum_r min_j ||I(r, f^t) - S_j^k||_1``:
@@ -123,15 +123,11 @@ class InstanceMatchingLoss(nn.Module):
                  require_full: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_instance_matching') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'InstanceMatchingLoss: reduction must be one '
-                             f'of {_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'InstanceMatchingLoss')
         self.reduction = reduction
         self.normalize_by_dim = normalize_by_dim
         self.require_full = require_full
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 feats: Tensor,
@@ -175,8 +171,3 @@ class InstanceMatchingLoss(nn.Module):
         per_item = dist[matched] / counts[inverse].to(dist)
         loss = per_item.sum() / _num_images(image_ids, num_images)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

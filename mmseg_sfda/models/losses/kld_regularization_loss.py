@@ -2,15 +2,16 @@
 import math
 from typing import Optional
 
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_logits, pixel_map, pixel_weight
+
 
 @MODELS.register_module()
-class KLDRegularizationLoss(nn.Module):
+class KLDRegularizationLoss(BaseLoss):
     """KL(uniform || p) confidence regulariser (CRST MRKLD; PixIntraDA T=1).
 
     PixIntraDA Sec. 5.3 trains a second round (T=1) with "KLD
@@ -45,11 +46,9 @@ class KLDRegularizationLoss(nn.Module):
                  only_labeled: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_kld') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.zero_at_uniform = zero_at_uniform
         self.only_labeled = only_labeled
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -71,36 +70,19 @@ class KLDRegularizationLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (0 with a graph when no pixel is selected).
         """
-        if cls_score.dim() != 4:
-            raise ValueError('KLDRegularizationLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
+        check_logits(cls_score, 'KLDRegularizationLoss')
         num_classes = cls_score.shape[1]
         log_p = F.log_softmax(cls_score.float(), dim=1)
         per_pixel = -log_p.mean(dim=1)  # (B, H, W)
         if self.zero_at_uniform:
             per_pixel = per_pixel - math.log(num_classes)
         if weight is not None:
-            per_pixel = per_pixel * self._as_pixels(weight, per_pixel,
-                                                    'weight').float()
+            per_pixel = per_pixel * pixel_weight(weight, per_pixel,
+                                                 'KLDRegularizationLoss')
         if label is None or not self.only_labeled:
             return self.loss_weight * per_pixel.mean()
-        valid = self._as_pixels(label, per_pixel, 'label') != ignore_index
+        valid = pixel_map(label, per_pixel, 'KLDRegularizationLoss',
+                          'label') != ignore_index
         if not valid.any():
             return per_pixel.sum() * 0.
         return self.loss_weight * per_pixel[valid].mean()
-
-    @staticmethod
-    def _as_pixels(x: Tensor, per_pixel: Tensor, name: str) -> Tensor:
-        """Return ``x`` as (B, H, W) or raise a clear error."""
-        if x.dim() == 4 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.shape != per_pixel.shape:
-            raise ValueError(
-                f'KLDRegularizationLoss: {name} must be per pixel with shape '
-                f'{tuple(per_pixel.shape)} (B, H, W), got {tuple(x.shape)}')
-        return x
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

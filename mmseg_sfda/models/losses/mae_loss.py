@@ -1,14 +1,15 @@
 """Output discrepancy between the trained and frozen models (SFDA Eq. 5)."""
-import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
+
+from .utils import BaseLoss, check_choice
 
 _REDUCTIONS = ('paper', 'dfad_mean')
 
 
 @MODELS.register_module()
-class MAELoss(nn.Module):
+class MAELoss(BaseLoss):
     """Mean absolute error between two models' outputs on fake images (Eq. 5).
 
     ``pred = S(x~)`` is the trained model's output and ``target = S~(x~)``
@@ -37,13 +38,9 @@ class MAELoss(nn.Module):
                  reduction: str = 'paper',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_mae') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'MAELoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'MAELoss')
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         """Compute Eq. 5.
@@ -66,8 +63,3 @@ class MAELoss(nn.Module):
         else:
             loss = diff.sum(dim=(1, 2, 3)).mean() / pred.shape[1]
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

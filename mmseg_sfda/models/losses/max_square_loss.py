@@ -1,17 +1,18 @@
 """Maximum squares loss on target predictions (SFDA Eq. 2, MaxSquare)."""
 from typing import Optional
 
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_choice, check_logits, pixel_weight
+
 _REDUCTIONS = ('paper', 'maxsquare_code')
 
 
 @MODELS.register_module()
-class MaxSquareLoss(nn.Module):
+class MaxSquareLoss(BaseLoss):
     """Maximum squares loss, an unsupervised target-domain loss (Eq. 2).
 
     With ``p = softmax(cls_score)`` of shape (B, C, H, W):
@@ -39,13 +40,9 @@ class MaxSquareLoss(nn.Module):
                  reduction: str = 'paper',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_max_square') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'MaxSquareLoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'MaxSquareLoss')
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -65,30 +62,13 @@ class MaxSquareLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (negative; minimising it sharpens predictions).
         """
-        if cls_score.dim() != 4:
-            raise ValueError('MaxSquareLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
+        check_logits(cls_score, 'MaxSquareLoss')
         prob = F.softmax(cls_score.float(), dim=1)
         per_pixel = prob.pow(2).sum(dim=1)  # (B, H, W)
         if weight is not None:
-            per_pixel = per_pixel * self._check_weight(weight, per_pixel)
+            per_pixel = per_pixel * pixel_weight(weight, per_pixel,
+                                                 'MaxSquareLoss')
         loss = -per_pixel.mean()
         if self.reduction == 'maxsquare_code':
             loss = loss / (2 * cls_score.shape[1])
         return self.loss_weight * loss
-
-    @staticmethod
-    def _check_weight(weight: Tensor, per_pixel: Tensor) -> Tensor:
-        """Return ``weight`` as (B, H, W) or raise a clear error."""
-        if weight.dim() == 4 and weight.shape[1] == 1:
-            weight = weight[:, 0]
-        if weight.shape != per_pixel.shape:
-            raise ValueError('MaxSquareLoss: weight must be per pixel with '
-                             f'shape {tuple(per_pixel.shape)} (B, H, W), got '
-                             f'{tuple(weight.shape)}')
-        return weight.to(per_pixel.dtype)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

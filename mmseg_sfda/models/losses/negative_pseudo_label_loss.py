@@ -2,17 +2,18 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_choice, check_logits, pixel_weight
+
 _REDUCTIONS = ('mean', 'paper_sum')
 
 
 @MODELS.register_module()
-class NegativePseudoLabelLoss(nn.Module):
+class NegativePseudoLabelLoss(BaseLoss):
     """Complementary (negative) label loss ``-sum_c delta_c log(1 - p_c)``.
 
     ``neg_mask`` is Eq. 6's ``delta``: True where class ``c`` is a negative
@@ -48,13 +49,9 @@ class NegativePseudoLabelLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_npl') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'NegativePseudoLabelLoss: reduction must be one '
-                             f'of {_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'NegativePseudoLabelLoss')
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     @staticmethod
     def negative_mask(prob: Tensor, threshold: float = 0.05) -> Tensor:
@@ -67,10 +64,8 @@ class NegativePseudoLabelLoss(nn.Module):
         Returns:
             Tensor: Bool mask (B, C, H, W).
         """
-        if prob.dim() != 4:
-            raise ValueError('NegativePseudoLabelLoss.negative_mask expects '
-                             'probabilities of shape (B, C, H, W), got '
-                             f'{tuple(prob.shape)}')
+        check_logits(prob, 'NegativePseudoLabelLoss.negative_mask',
+                     what='probabilities')
         return prob < threshold
 
     @staticmethod
@@ -105,9 +100,7 @@ class NegativePseudoLabelLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (>= 0).
         """
-        if cls_score.dim() != 4:
-            raise ValueError('NegativePseudoLabelLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
+        check_logits(cls_score, 'NegativePseudoLabelLoss')
         if neg_mask.shape != cls_score.shape:
             raise ValueError(
                 'NegativePseudoLabelLoss: neg_mask must have the logits\' '
@@ -121,25 +114,10 @@ class NegativePseudoLabelLoss(nn.Module):
         # masked_fill keeps 0 * (-inf) out when an unmasked p_c == 1
         per_pixel = -(log1m.masked_fill(mask == 0, 0.) * mask).sum(dim=1)
         if weight is not None:
-            per_pixel = per_pixel * self._check_weight(weight, per_pixel)
+            per_pixel = per_pixel * pixel_weight(weight, per_pixel,
+                                                 'NegativePseudoLabelLoss')
         if self.reduction == 'mean':
             loss = per_pixel.mean()
         else:
             loss = per_pixel.sum() / per_pixel.shape[0]
         return self.loss_weight * loss
-
-    @staticmethod
-    def _check_weight(weight: Tensor, per_pixel: Tensor) -> Tensor:
-        """Return ``weight`` as (B, H, W) or raise a clear error."""
-        if weight.dim() == 4 and weight.shape[1] == 1:
-            weight = weight[:, 0]
-        if weight.shape != per_pixel.shape:
-            raise ValueError('NegativePseudoLabelLoss: weight must be per '
-                             f'pixel with shape {tuple(per_pixel.shape)} '
-                             f'(B, H, W), got {tuple(weight.shape)}')
-        return weight.to(per_pixel.dtype)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

@@ -1,17 +1,18 @@
 """Easy/hard patch adversarial loss of IPSM (SFDA Eq. 15)."""
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
+
+from .utils import BaseLoss, check_choice
 
 _MODES = ('discriminator', 'generator')
 _REDUCTIONS = ('sum', 'mean')
 
 
 @MODELS.register_module()
-class PatchAdversarialLoss(nn.Module):
+class PatchAdversarialLoss(BaseLoss):
     """BCE-with-logits form of Eq. 15 on discriminator patch logits.
 
     Convention (README): the discriminator learns easy -> 0, hard -> 1.
@@ -37,13 +38,9 @@ class PatchAdversarialLoss(nn.Module):
                  reduction: str = 'sum',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_adv') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError('PatchAdversarialLoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'PatchAdversarialLoss')
         self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 logits: Tensor,
@@ -62,9 +59,7 @@ class PatchAdversarialLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if mode not in _MODES:
-            raise ValueError(f'PatchAdversarialLoss: mode must be one of '
-                             f'{_MODES}, got {mode!r}')
+        check_choice(mode, _MODES, 'PatchAdversarialLoss', 'mode')
         if easy_mask.dtype != torch.bool or easy_mask.shape != logits.shape:
             raise ValueError(
                 'PatchAdversarialLoss: easy_mask must be a bool tensor shaped '
@@ -81,9 +76,3 @@ class PatchAdversarialLoss(nn.Module):
         loss = F.binary_cross_entropy_with_logits(
             logits, target, reduction=self.reduction)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name
-

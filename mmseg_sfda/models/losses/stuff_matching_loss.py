@@ -2,11 +2,11 @@
 from typing import Callable, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mmseg.registry import MODELS
 from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
+from mmseg_sfda.models.losses.utils import BaseLoss, check_choice
 from mmseg_sfda.models.utils.instances import (_check_classes,
                                                classifier_agrees,
                                                correct_label_map)
@@ -123,7 +123,7 @@ def _num_images(image_ids: Optional[Tensor],
 
 
 @MODELS.register_module()
-class StuffMatchingLoss(nn.Module):
+class StuffMatchingLoss(BaseLoss):
     """L1 from target stuff features to their nearest source sample (Eq. 6).
 
     ``L_stf = sum_i sum_b min_j ||A^b(L_P^t, f^t) - S_j^b||_1``: each target
@@ -158,15 +158,11 @@ class StuffMatchingLoss(nn.Module):
                  require_full: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_stuff_matching') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'StuffMatchingLoss: reduction must be one of '
-                             f'{_REDUCTIONS}, got {reduction!r}')
+        super().__init__(loss_weight, loss_name)
+        check_choice(reduction, _REDUCTIONS, 'StuffMatchingLoss')
         self.reduction = reduction
         self.normalize_by_dim = normalize_by_dim
         self.require_full = require_full
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 feats: Tensor,
@@ -198,8 +194,3 @@ class StuffMatchingLoss(nn.Module):
         else:
             loss = dist[matched].sum() / _num_images(image_ids, num_images)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

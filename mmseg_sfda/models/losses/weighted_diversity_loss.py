@@ -1,17 +1,16 @@
 """Confidence-weighted diversity loss (DAS3 Eq. 3)."""
-import math
 from typing import Optional
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
 
+from .utils import BaseLoss, check_logits, pixel_weight, softmax_entropy
+
 
 @MODELS.register_module()
-class WeightedDiversityLoss(nn.Module):
+class WeightedDiversityLoss(BaseLoss):
     """Negative entropy of the confidence-weighted mean prediction (Eq. 3).
 
     With ``p = softmax(cls_score)`` (B, C, H, W), the pixel entropy ``h``
@@ -57,13 +56,11 @@ class WeightedDiversityLoss(nn.Module):
                  detach_weight: bool = False,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_weighted_diversity') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.lam = lam
         self.normalize_entropy = normalize_entropy
         self.per_image = per_image
         self.detach_weight = detach_weight
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 cls_score: Tensor,
@@ -85,41 +82,16 @@ class WeightedDiversityLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (<= 0).
         """
-        if cls_score.dim() != 4:
-            raise ValueError('WeightedDiversityLoss expects logits of shape '
-                             f'(B, C, H, W), got {tuple(cls_score.shape)}')
-        num_classes = cls_score.shape[1]
-        if self.normalize_entropy and num_classes < 2:
-            raise ValueError('WeightedDiversityLoss: normalize_entropy needs '
-                             f'C >= 2 classes, got C={num_classes}')
-        log_p = F.log_softmax(cls_score.float(), dim=1)
-        prob = log_p.exp()
-        ent = -(prob * log_p).sum(dim=1)  # (B, H, W)
-        if self.normalize_entropy:
-            ent = ent / math.log(num_classes)
+        check_logits(cls_score, 'WeightedDiversityLoss')
+        prob, ent = softmax_entropy(cls_score, self.normalize_entropy,
+                                    'WeightedDiversityLoss')  # (B, H, W)
         w = torch.exp(-self.lam * ent)
         if self.detach_weight:
             w = w.detach()
         if weight is not None:
-            w = w * self._check_weight(weight, w)
+            w = w * pixel_weight(weight, w, 'WeightedDiversityLoss')
         w = w.unsqueeze(1)  # (B, 1, H, W)
         dims = (2, 3) if self.per_image else (0, 2, 3)
         p_hat = (w * prob).sum(dim=dims) / w.sum(dim=dims).clamp_min(1e-12)
         neg_ent = (p_hat * torch.log(p_hat.clamp_min(1e-12))).sum(dim=-1)
         return self.loss_weight * neg_ent.mean()
-
-    @staticmethod
-    def _check_weight(weight: Tensor, w: Tensor) -> Tensor:
-        """Return ``weight`` as (B, H, W) or raise a clear error."""
-        if weight.dim() == 4 and weight.shape[1] == 1:
-            weight = weight[:, 0]
-        if weight.shape != w.shape:
-            raise ValueError('WeightedDiversityLoss: weight must be per pixel '
-                             f'with shape {tuple(w.shape)} (B, H, W), got '
-                             f'{tuple(weight.shape)}')
-        return weight.to(w.dtype)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (mmseg convention)."""
-        return self._loss_name

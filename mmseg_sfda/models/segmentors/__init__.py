@@ -1,8 +1,9 @@
 from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
 from .das3_segmentor import DAS3Segmentor
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
+from .pix_intra_da_segmentor import PixIntraDASegmentor
 from .self_training_segmentor import SelfTrainingSegmentor
 from .sfda_segmentor import SFDASegmentor
 
 __all__ = ['AdaptSegNetSegmentor', 'DAS3Segmentor', 'DomainAdaptiveSegmentor',
-           'SelfTrainingSegmentor', 'SFDASegmentor']
+           'PixIntraDASegmentor', 'SelfTrainingSegmentor', 'SFDASegmentor']

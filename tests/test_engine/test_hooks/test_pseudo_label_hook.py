@@ -304,3 +304,19 @@ def test_default_loader_is_the_pseudo_labelled_training_set(tmp_path):
     labels = os.listdir(osp.join(str(tmp_path / 'w'), 'pseudo_labels', 'round_0',
                                  'labels'))
     assert len(labels) == 5
+
+
+def test_policy_scale_multiplies_the_thresholds(tmp_path):
+    """PixIntraDA's alpha: thresholds alpha * t_k."""
+    root = make_images(str(tmp_path / 'cs'), 4)
+    full = labelled_runner(root, str(tmp_path / 'a'),
+                           policy=dict(type='median', cap=0.9))
+    scaled = labelled_runner(root, str(tmp_path / 'b'),
+                             policy=dict(type='median', cap=0.9, scale=0.5))
+    t_full, t_scaled = hook_of(full).thresholds[0], hook_of(scaled).thresholds[0]
+    assert t_scaled == pytest.approx([0.5 * t for t in t_full])
+    kept = [read_json(osp.join(str(tmp_path / d), 'pseudo_labels', 'round_0',
+                               'class_stats.json'))['kept_total'] for d in 'ab']
+    assert kept[1] > kept[0]
+    with pytest.raises(ValueError, match='scale'):
+        plh.PseudoLabelHook(round_iters=1, policy=dict(type='median', scale=1.5))
