@@ -16,6 +16,7 @@ from mmseg.registry import HOOKS
 from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
 from mmseg_sfda.utils.pseudo_label_io import read_confidence, read_json, read_label
 from tiny_models import tiny_segmentor_cfg
+from runner_utils import Interrupted  # (its module registers InterruptHook)
 
 H, W = 32, 64
 NUM_CLASSES = 4
@@ -156,22 +157,6 @@ def test_rounds_follow_the_self_paced_schedule(tmp_path):
     assert hook.done_round == 1
 
 
-class Interrupted(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class PLInterruptHook(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise Interrupted
-
-
 def mtimes(folder):
     return {f: os.stat(osp.join(folder, f)).st_mtime_ns for f in sorted(os.listdir(folder))}
 
@@ -181,7 +166,7 @@ def test_resume_between_rounds_does_not_relabel_and_ends_the_same(tmp_path):
     Runner.from_cfg(runner_cfg(root, str(tmp_path / 'full'))).train()
     killed = str(tmp_path / 'killed')
     cfg = runner_cfg(root, killed)
-    cfg.custom_hooks.append(dict(type='PLInterruptHook', at=5))
+    cfg.custom_hooks.append(dict(type='InterruptHook', at=5))
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     before = mtimes(osp.join(killed, 'pseudo_labels', 'round_1', 'labels'))

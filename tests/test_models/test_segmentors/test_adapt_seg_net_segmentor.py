@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -15,11 +14,12 @@ from mmengine.structures import PixelData
 
 import mmseg_sfda  # noqa: F401
 import mmseg_sfda.models.segmentors.adapt_seg_net_segmentor  # noqa: F401 (registers)
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_sfda.models.utils import self_information_map
 
 from tiny_models import tiny_segmentor_cfg  # noqa: E402
+from runner_utils import Interrupted  # (its module registers InterruptHook)
 
 H, W = 32, 64
 NUM_CLASSES = 4
@@ -308,22 +308,6 @@ def test_toy_config_starts_from_the_source_checkpoint(tmp_path):
 
 
 # ------------------------------------------------------------------- resume
-class Interrupted(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class AdaptSegNetInterruptHook(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise Interrupted
-
-
 def make_pair_data(root) -> tuple:
     """A GTA5-layout source (4-class labels) and an unlabelled Cityscapes-layout target."""
     rng = np.random.default_rng(0)
@@ -380,7 +364,7 @@ def test_kill_and_resume_restores_every_part(tmp_path):
     roots = make_pair_data(tmp_path)
     Runner.from_cfg(runner_cfg(roots, str(tmp_path / 'full'))).train()
     cfg = runner_cfg(roots, str(tmp_path / 'killed'))
-    cfg.custom_hooks = [dict(type='AdaptSegNetInterruptHook', at=2)]
+    cfg.custom_hooks = [dict(type='InterruptHook', at=2)]
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     cfg = runner_cfg(roots, str(tmp_path / 'killed'))

@@ -10,18 +10,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
-from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 
 import mmseg_sfda  # noqa: F401
 import mmseg_sfda.models.segmentors.pix_intra_da_segmentor  # noqa: F401 (registers)
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_sfda.utils.pseudo_label_io import round_file, write_confidence, write_label
 
 from tiny_models import tiny_segmentor_cfg  # noqa: E402
+from runner_utils import Interrupted  # (its module registers InterruptHook)
 
 H, W = 32, 64
 NUM_CLASSES = 4
@@ -437,22 +437,6 @@ def test_toy_config_builds():
 
 
 # ------------------------------------------------------------------- resume
-class Interrupted(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class PixIntraDAInterruptHook(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise Interrupted
-
-
 def make_target_data(root) -> tuple:
     """Cityscapes-layout target images and one round of pseudo labels + confidence."""
     rng = np.random.default_rng(0)
@@ -503,7 +487,7 @@ def test_kill_and_resume_restores_every_part(tmp_path, adversarial):
     data = make_target_data(tmp_path)
     Runner.from_cfg(runner_cfg(data, str(tmp_path / 'full'), adversarial)).train()
     cfg = runner_cfg(data, str(tmp_path / 'killed'), adversarial)
-    cfg.custom_hooks = [dict(type='PixIntraDAInterruptHook', at=2)]
+    cfg.custom_hooks = [dict(type='InterruptHook', at=2)]
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     cfg = runner_cfg(data, str(tmp_path / 'killed'), adversarial)

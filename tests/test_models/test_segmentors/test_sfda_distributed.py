@@ -5,9 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
-import cv2
-import numpy as np
-
+from runner_utils import write_cityscapes_images
 from test_sfda_segmentor import H, W, source_checkpoint  # noqa: F401 (fixture)
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
@@ -15,12 +13,7 @@ WORKER = osp.join(REPO, 'tests', 'dist_workers', 'sfda_train.py')
 
 
 def test_two_process_training_keeps_ranks_in_sync(tmp_path, source_checkpoint):  # noqa: F811
-    img_dir = tmp_path / 'cs' / 'leftImg8bit' / 'train' / 'c'
-    img_dir.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        cv2.imwrite(str(img_dir / f'c_000000_{i:06d}_leftImg8bit.png'),
-                    rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+    write_cityscapes_images(str(tmp_path / 'cs'), 4, H, W)
     out = tmp_path / 'ranks.json'
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = subprocess.run(

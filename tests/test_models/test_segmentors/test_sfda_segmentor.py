@@ -2,19 +2,17 @@
 import copy
 import os.path as osp
 
-import cv2
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import MODELS
+from runner_utils import Interrupted, write_cityscapes_images  # + InterruptHook
 
 H, W = 32, 64
 SFDA_CFG = 'configs/toy/sfda_deeplabv3_r18_toy-gta2cs.py'
@@ -156,22 +154,6 @@ def test_odd_batch_is_a_clear_error(source_checkpoint):
 
 
 # ---------------------------------------------------------------- resume
-class Interrupted(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class SFDAInterruptHook(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise Interrupted
-
-
 def runner_cfg(source_checkpoint, data_root, work_dir, iters=4):
     cfg = tiny_model_cfg(source_checkpoint)
     cfg.work_dir = work_dir
@@ -193,16 +175,11 @@ def runner_cfg(source_checkpoint, data_root, work_dir, iters=4):
 
 def test_kill_and_resume_restores_every_part(tmp_path, source_checkpoint):
     root = tmp_path / 'cs'
-    img_dir = root / 'leftImg8bit' / 'train' / 'c'
-    img_dir.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        cv2.imwrite(str(img_dir / f'c_000000_{i:06d}_leftImg8bit.png'),
-                    rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+    write_cityscapes_images(str(root), 4, H, W)
     Runner.from_cfg(runner_cfg(source_checkpoint, str(root),
                                str(tmp_path / 'full'))).train()
     cfg = runner_cfg(source_checkpoint, str(root), str(tmp_path / 'killed'))
-    cfg.custom_hooks = [dict(type='SFDAInterruptHook', at=2)]
+    cfg.custom_hooks = [dict(type='InterruptHook', at=2)]
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     cfg = runner_cfg(source_checkpoint, str(root), str(tmp_path / 'killed'))
