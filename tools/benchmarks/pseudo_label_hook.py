@@ -84,10 +84,12 @@ def build_runner(root: str, work_dir: str, args: argparse.Namespace) -> Runner:
                                pipeline=[dict(type='LoadImageFromFile'),
                                          dict(type='PackSegInputs')]))
     cfg.custom_hooks[0].update(dataloader=loader, num_vis=0)
+    # the training set only receives the labels: the target images themselves
     cfg.train_dataloader = dict(
-        cfg.train_dataloader, num_workers=0,
-        dataset=dict(cfg.train_dataloader.dataset, source=dict(
-            cfg.train_dataloader.dataset.source, data_root=root)))
+        batch_size=1, num_workers=0, sampler=dict(type='InfiniteSampler'),
+        dataset=dict(loader['dataset'], pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='LoadPseudoLabel'),
+            dict(type='PackSegInputs')]))
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
     cfg.log_level = 'WARNING'
