@@ -4,6 +4,7 @@ from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 from .pix_intra_da_segmentor import PixIntraDASegmentor
 from .self_training_segmentor import SelfTrainingSegmentor
 from .sfda_segmentor import SFDASegmentor
+from .sim_segmentor import SIMSegmentor
 
 __all__ = ['AdaptSegNetSegmentor', 'DAS3Segmentor', 'DomainAdaptiveSegmentor',
-           'PixIntraDASegmentor', 'SelfTrainingSegmentor', 'SFDASegmentor']
+           'PixIntraDASegmentor', 'SelfTrainingSegmentor', 'SFDASegmentor', 'SIMSegmentor']
