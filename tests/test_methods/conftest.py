@@ -47,3 +47,17 @@ def toy_adabn(toy_root, toy_source, tmp_path_factory):
     runner = build_test_runner(cfg, ckpt, str(tmp_path_factory.mktemp('adabn')),
                                adabn_dataloader=loader)
     return runner.test()
+
+
+@pytest.fixture(scope='session')
+def toy_adaptsegnet(toy_root, toy_source, tmp_path_factory):
+    """(checkpoint, metrics) of 20 AdaptSegNet iterations from the source model (seed 0):
+    the adapted model of the AdaptSegNet test and PixIntraDA's inter-domain model."""
+    source_ckpt, _ = toy_source
+    work = tmp_path_factory.mktemp('toy_adaptsegnet')
+    torch.manual_seed(0)
+    cfg = toy_config('configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py', toy_root,
+                     dict(short(20), **{'model.source_checkpoint': source_ckpt,
+                                        'model.segmentor.data_preprocessor.size': SIZE}))
+    ckpt = train(cfg, str(work / 'adaptsegnet'))
+    return ckpt, evaluate(cfg, ckpt, str(work / 'eval'))

@@ -23,22 +23,17 @@ ADAPT_ITERS = 20
 CFG = 'configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py'
 
 
-def test_adaptsegnet_beats_source_only_and_its_lambda0_control(toy_root, toy_source,
-                                                              toy_adabn, tmp_path):
+def test_adaptsegnet_beats_source_only_and_its_lambda0_control(
+        toy_root, toy_source, toy_adabn, toy_adaptsegnet, tmp_path):
     source_ckpt, source = toy_source
+    _, adapted = toy_adaptsegnet  # lambda_adv 0.2, ADAPT_ITERS iterations (conftest.py)
     torch.manual_seed(0)
-
-    def adapt(name: str, **options) -> dict:
-        cfg = toy_config(CFG, toy_root, dict(short(ADAPT_ITERS), **{
-            'model.source_checkpoint': source_ckpt,
-            'model.segmentor.data_preprocessor.size': SIZE}, **options))
-        assert cfg.model.lambda_adv_main == options.get('model.lambda_adv_main', 0.2)
-        return evaluate(cfg, train(cfg, str(tmp_path / name)), str(tmp_path / 'eval'))
-
-    adapted = adapt('adaptsegnet')
-    control = adapt('control', **{'model.lambda_adv_main': 0.})
+    cfg = toy_config(CFG, toy_root, dict(short(ADAPT_ITERS), **{
+        'model.source_checkpoint': source_ckpt,
+        'model.segmentor.data_preprocessor.size': SIZE, 'model.lambda_adv_main': 0.}))
+    control = evaluate(cfg, train(cfg, str(tmp_path / 'control')), str(tmp_path / 'eval'))
     print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
-          f"lambda_adv=0 control "
-          f"{control['mIoU13']:.2f}, AdaptSegNet {adapted['mIoU13']:.2f}")
+          f"lambda_adv=0 control {control['mIoU13']:.2f}, "
+          f"AdaptSegNet {adapted['mIoU13']:.2f}")
     assert adapted['mIoU13'] > source['mIoU13'] + 3.0
     assert adapted['mIoU13'] > control['mIoU13']

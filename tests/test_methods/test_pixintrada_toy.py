@@ -37,13 +37,9 @@ def options(iters: int, inter_ckpt: str) -> dict:
         'model.segmentor.data_preprocessor.size': SIZE})
 
 
-def test_pixintrada_beats_source_only(toy_root, toy_source, tmp_path):
-    source_ckpt, source = toy_source
-    torch.manual_seed(0)
-    inter_cfg = toy_config('configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py', toy_root,
-                           options(INTER_ITERS, source_ckpt))
-    inter_ckpt = train(inter_cfg, str(tmp_path / 'adaptsegnet'))
-    inter = evaluate(inter_cfg, inter_ckpt, str(tmp_path / 'eval'))
+def test_pixintrada_beats_source_only(toy_root, toy_source, toy_adaptsegnet, tmp_path):
+    _, source = toy_source
+    inter_ckpt, inter = toy_adaptsegnet  # INTER_ITERS AdaptSegNet iterations (conftest.py)
 
     torch.manual_seed(0)
     cfg = toy_config('configs/toy/pixintrada_deeplabv3_r18_toy-gta2cs.py', toy_root,

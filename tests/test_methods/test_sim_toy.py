@@ -35,7 +35,7 @@ def test_sim_steps_beat_source_only(toy_root, toy_source, tmp_path):
         return ckpt, evaluate(cfg, ckpt, str(tmp_path / 'eval'))
 
     step1_ckpt, step1 = run(1, source_ckpt)
-    step1_state = torch.load(step1_ckpt, map_location='cpu', weights_only=False)
+    step1_state = torch.load(step1_ckpt, map_location='cpu')
     # the stuff bank filled during the run (and is saved with the model)
     assert step1_state['state_dict']['stuff_bank.valid'].any()
     _, step2 = run(2, step1_ckpt)
