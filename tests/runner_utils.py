@@ -1,7 +1,12 @@
 """Helpers shared by the tests that run mmengine's runner: interrupting a run at an
-iteration (kill-and-resume tests) and writing small random images in dataset layouts."""
+iteration (kill-and-resume tests), small random images in dataset layouts, short UDA
+runs, and two-process (torchrun, gloo) training."""
+import json
 import os
 import os.path as osp
+import socket
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -50,3 +55,73 @@ def write_cityscapes_images(root: str, num: int, height: int, width: int,
                         cityscapes_names(num), height, width,
                         np.random.default_rng(seed))
     return root
+
+
+def short_pair_run(cfg, data_roots, work_dir: str, iters: int):
+    """Point ``cfg`` at a GTA5-layout source and a Cityscapes-layout target
+    (``data_roots``), ``iters`` iterations of batch 2, a checkpoint halfway and at the
+    end, no validation; returns ``cfg``."""
+    gta, city = data_roots
+    cfg.work_dir = work_dir
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        dataset=dict(
+            type='DomainPairDataset',
+            source=dict(type='GTA5Dataset', data_root=gta,
+                        pipeline=[dict(type='LoadImageFromFile'),
+                                  dict(type='LoadAnnotations'),
+                                  dict(type='RandomFlip', prob=0.5),
+                                  dict(type='PackSegInputs')]),
+            target=dict(type='CityscapesDataset', data_root=city,
+                        data_prefix=dict(img_path='leftImg8bit/train'),
+                        pipeline=[dict(type='LoadImageFromFile'),
+                                  dict(type='RandomFlip', prob=0.5),
+                                  dict(type='PackSegInputs')])))
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=100)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=iters // 2)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    return cfg
+
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+RANKS_JSON = '{ranks_json}'  # stands for the workers' output file in worker arguments
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_two_processes(worker: str, args, tmp_path) -> list:
+    """Run ``tests/dist_workers/<worker>`` under torchrun with two CPU processes
+    (``RANKS_JSON`` in ``args`` becomes the output file); the ranks' records."""
+    out = osp.join(str(tmp_path), 'ranks.json')
+    args = [out if a == RANKS_JSON else str(a) for a in args]
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+         '--master_port', str(_free_port()), osp.join(REPO, 'tests', 'dist_workers', worker),
+         *args],
+        capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'),
+        timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    with open(out) as f:
+        ranks = json.load(f)
+    assert [r['rank'] for r in ranks] == [0, 1]
+    return ranks
+
+
+def assert_ranks_in_sync(ranks: list, parts) -> None:
+    """Every trained part is DDP-wrapped, moved, and identical on both ranks (each rank
+    saw other images, so only gradient synchronisation keeps them equal)."""
+    for r in ranks:
+        assert r['wrapper'] == 'MMSeparateDistributedDataParallel'
+        for part in parts:
+            assert r['wrapped'][part] == 'MMDistributedDataParallel', part
+    for part in parts:
+        assert ranks[0]['after'][part] != ranks[0]['before'][part], part
+        assert ranks[0]['after'][part] == ranks[1]['after'][part], part

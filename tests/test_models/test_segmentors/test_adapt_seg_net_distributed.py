@@ -4,38 +4,15 @@ Multi-level, so the auxiliary head gets gradients from two passes (the source lo
 inside the wrapped forward, the target adversarial loss from the hooked features); with
 ``find_unused_parameters`` on and off.
 """
-import json
-import os
-import os.path as osp
-import subprocess
-import sys
-
 import pytest
 
+from runner_utils import RANKS_JSON, assert_ranks_in_sync, run_two_processes
 from test_adapt_seg_net_segmentor import make_pair_data
-
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
-WORKER = osp.join(REPO, 'tests', 'dist_workers', 'adaptsegnet_train.py')
 
 
 @pytest.mark.parametrize('find_unused', [False, True])
 def test_two_process_training_keeps_ranks_in_sync(tmp_path, find_unused):
     gta, city = make_pair_data(tmp_path)
-    out = tmp_path / 'ranks.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(29500 + (os.getpid() + int(find_unused)) % 1000), WORKER,
-         gta, city, str(tmp_path / 'work'), str(out), str(int(find_unused))],
-        capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    ranks = json.loads(out.read_text())
-    assert [r['rank'] for r in ranks] == [0, 1]
-    for r in ranks:
-        assert r['wrapper'] == 'MMSeparateDistributedDataParallel'
-        assert set(r['wrapped'].values()) == {'MMDistributedDataParallel'}
-    for part in ('segmentor', 'discriminator', 'discriminator_aux'):
-        # every part moved, and both ranks hold the same weights (each rank saw other
-        # images, so only gradient synchronisation keeps them equal)
-        assert ranks[0]['after'][part] != ranks[0]['before'][part], part
-        assert ranks[0]['after'][part] == ranks[1]['after'][part], part
+    ranks = run_two_processes('adaptsegnet_train.py', [
+        gta, city, tmp_path / 'work', RANKS_JSON, int(find_unused)], tmp_path)
+    assert_ranks_in_sync(ranks, ('segmentor', 'discriminator', 'discriminator_aux'))

@@ -19,7 +19,7 @@ from mmseg.structures import SegDataSample
 from mmseg_sfda.models.utils import self_information_map
 
 from tiny_models import tiny_segmentor_cfg  # noqa: E402
-from runner_utils import Interrupted  # (its module registers InterruptHook)
+from runner_utils import Interrupted, short_pair_run  # + InterruptHook
 
 H, W = 32, 64
 NUM_CLASSES = 4
@@ -334,30 +334,7 @@ def runner_cfg(data_roots, work_dir, iters=4, multi_level=True) -> Config:
     cfg.model.source_checkpoint = None
     cfg.optim_wrapper.discriminator_aux = copy.deepcopy(cfg.optim_wrapper.discriminator)
     cfg.param_scheduler.discriminator_aux = copy.deepcopy(cfg.param_scheduler.discriminator)
-    cfg.work_dir = work_dir
-    gta, city = data_roots
-    cfg.train_dataloader = dict(
-        batch_size=2, num_workers=0, persistent_workers=False,
-        sampler=dict(type='InfiniteSampler', shuffle=True),
-        dataset=dict(
-            type='DomainPairDataset',
-            source=dict(type='GTA5Dataset', data_root=gta,
-                        pipeline=[dict(type='LoadImageFromFile'),
-                                  dict(type='LoadAnnotations'),
-                                  dict(type='RandomFlip', prob=0.5),
-                                  dict(type='PackSegInputs')]),
-            target=dict(type='CityscapesDataset', data_root=city,
-                        data_prefix=dict(img_path='leftImg8bit/train'),
-                        pipeline=[dict(type='LoadImageFromFile'),
-                                  dict(type='RandomFlip', prob=0.5),
-                                  dict(type='PackSegInputs')])))
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=100)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=iters // 2)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    return cfg
+    return short_pair_run(cfg, data_roots, work_dir, iters)
 
 
 def test_kill_and_resume_restores_every_part(tmp_path):

@@ -17,7 +17,8 @@ import mmseg_sfda.models.segmentors.sim_segmentor  # noqa: F401 (registers)
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from runner_utils import Interrupted, write_cityscapes_images, write_random_images
+from runner_utils import (Interrupted, short_pair_run, write_cityscapes_images,
+                          write_random_images)
 from tiny_models import tiny_segmentor_cfg  # noqa: E402
 
 H, W = 32, 64
@@ -438,30 +439,7 @@ def runner_cfg(data_roots, work_dir, iters=4) -> Config:
                           loss_stuff=dict(type='StuffMatchingLoss', require_full=False),
                           loss_instance=dict(type='InstanceMatchingLoss',
                                              require_full=False))
-    cfg.work_dir = work_dir
-    gta, city = data_roots
-    cfg.train_dataloader = dict(
-        batch_size=2, num_workers=0, persistent_workers=False,
-        sampler=dict(type='InfiniteSampler', shuffle=True),
-        dataset=dict(
-            type='DomainPairDataset',
-            source=dict(type='GTA5Dataset', data_root=gta,
-                        pipeline=[dict(type='LoadImageFromFile'),
-                                  dict(type='LoadAnnotations'),
-                                  dict(type='RandomFlip', prob=0.5),
-                                  dict(type='PackSegInputs')]),
-            target=dict(type='CityscapesDataset', data_root=city,
-                        data_prefix=dict(img_path='leftImg8bit/train'),
-                        pipeline=[dict(type='LoadImageFromFile'),
-                                  dict(type='RandomFlip', prob=0.5),
-                                  dict(type='PackSegInputs')])))
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=100)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=iters // 2)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    return cfg
+    return short_pair_run(cfg, data_roots, work_dir, iters)
 
 
 def test_kill_and_resume_restores_banks_discriminator_and_optimizers(tmp_path):
