@@ -10,7 +10,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
-from mmseg_sfda.apis import init_cpu_distributed, load_config
+from mmseg_sfda.apis import finish_distributed, init_cpu_distributed, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,6 +65,7 @@ def main() -> None:
         cfg.test_evaluator['keep_results'] = True
     init_cpu_distributed(cfg)
     Runner.from_cfg(cfg).test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

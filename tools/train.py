@@ -12,7 +12,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
-from mmseg_sfda.apis import check_inputs, enable_amp, init_cpu_distributed, load_config
+from mmseg_sfda.apis import (check_inputs, enable_amp, finish_distributed,
+                             init_cpu_distributed, load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +51,7 @@ def main() -> None:
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -43,3 +43,14 @@ def _cpu_model_wrapper(cfg: Config) -> None:
         wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
                        find_unused_parameters=cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
+
+
+def finish_distributed() -> None:
+    """Leave the process group (after all ranks arrive), if there is one.
+
+    A process that exits with a live gloo group can abort at interpreter exit
+    ("terminate called without an active exception").
+    """
+    if is_distributed():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

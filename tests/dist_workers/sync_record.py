@@ -16,7 +16,7 @@ sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, 'test_models', 'test_segmentors'))
 
 from mmseg.registry import HOOKS  # noqa: E402
-from mmseg_sfda.apis import init_cpu_distributed  # noqa: E402
+from mmseg_sfda.apis import finish_distributed, init_cpu_distributed  # noqa: E402
 
 
 def _inner(model):
@@ -76,3 +76,4 @@ def train_and_record(cfg, out: str, parts: Sequence[str],
                              buffer_parts=buffer_parts)]
     init_cpu_distributed(cfg)
     Runner.from_cfg(cfg).train()
+    finish_distributed()  # as tools/train.py
