@@ -1,36 +1,55 @@
-"""Shared machinery of the label converters (GTA5, SYNTHIA, NTHU).
+"""Shared machinery of the label converters (GTA5, SYNTHIA, NTHU, Cityscapes).
 
 Every converter turns raw label files into ``<stem>_labelTrainIds.png``
 (mode ``L``, train IDs, 255 = ignore) written beside the raw label:
 
 * one task per label file, run in parallel with a progress bar;
-* writes are atomic (temp file in the same folder + ``os.replace``);
-* a re-run skips outputs that already exist, are complete and newer than
-  their source;
+* each image is decoded in full (a truncated file is named, not trained on)
+  and its size compared with the label's;
+* writes are atomic (temp file in the same folder + ``os.replace``); stale
+  temp files of ours left by a killed run are removed on start;
+* every output folder has a manifest, ``converter_manifest.json``,
+  written atomically, recording the converter version and the size and
+  ``mtime_ns`` of each source label, image and output. A re-run keeps an
+  output only when its record matches; outputs without a record (written by
+  another tool or an older version) or whose source changed are re-converted
+  and counted;
 * IDs outside the mapping become 255 and are counted (one warning at the
   end);
 * a file that cannot be read is named, collected and the run goes on.
 """
+import hashlib
+import json
 import logging
 import os
 import os.path as osp
+import re
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing import Pool
 from typing import (Callable, Dict, FrozenSet, Iterable, List, Optional,
                     Sequence, Tuple)
 
 import numpy as np
 from mmengine.logging import print_log
-from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
+from ...utils.progress import Progress
 from ..class_maps import IGNORE_INDEX
 
 OUT_SUFFIX = '_labelTrainIds.png'
 MISMATCH_MODES = ('resize', 'skip')
 _PNG_END = b'IEND\xaeB`\x82'
+# Bump when the output of any converter changes for the same input.
+CONVERTER_VERSION = 2
+MANIFEST_NAME = 'converter_manifest.json'
+# Our temp files: ``.<output or manifest name>.<8 chars of mkstemp>.tmp``.
+_TEMP_RE = re.compile(r'^\.(.+' + re.escape(OUT_SUFFIX) + '|' +
+                      re.escape(MANIFEST_NAME) + r')\.[a-z0-9_]{8}\.tmp$')
+_SAVE_EVERY_S = 30.0
 
 LabelReader = Callable[[str], np.ndarray]
 
@@ -45,21 +64,24 @@ class LabelTask:
     src: str
     dst: str
     img: Optional[str] = None  # image whose size the label must match
+    error: str = ''  # known before reading (e.g. ambiguous image): fails
 
 
 @dataclass
 class FileResult:
     """Outcome of one :class:`LabelTask`.
 
-    ``status`` is one of ``converted``, ``resized``, ``exists`` (complete
+    ``status`` is one of ``converted``, ``resized``, ``exists`` (recorded
     output kept), ``skipped`` (size mismatch with ``on_mismatch='skip'``) or
-    ``failed``.
+    ``failed``. ``record`` is the manifest entry of a written output.
     """
     src: str
     status: str
     message: str = ''
     ignored: Dict[int, int] = field(default_factory=dict)  # id -> pixels
     unknown: Dict[int, int] = field(default_factory=dict)  # id -> pixels
+    dst: str = ''
+    record: Optional[dict] = None
 
 
 @dataclass
@@ -70,6 +92,9 @@ class ConvertSummary:
     resized: List[Tuple[str, str]] = field(default_factory=list)
     skipped: List[Tuple[str, str]] = field(default_factory=list)
     failed: List[Tuple[str, str]] = field(default_factory=list)
+    # existing outputs without a matching record, re-converted
+    replaced: List[str] = field(default_factory=list)
+    removed_temp: List[str] = field(default_factory=list)
     ignored_pixels: Counter = field(default_factory=Counter)
     unknown_pixels: Counter = field(default_factory=Counter)
     unknown_files: Counter = field(default_factory=Counter)
@@ -125,6 +150,19 @@ def read_image_size(path: str) -> Tuple[int, int]:
     return height, width
 
 
+def verify_image(path: str) -> Tuple[int, int]:
+    """Decode ``path`` in full and return its ``(height, width)``.
+
+    A truncated or corrupt file raises ``OSError`` (Pillow refuses truncated
+    data; OpenCV, used by the training loaders, would decode a truncated
+    JPEG into grey pixels without an error).
+    """
+    with Image.open(path) as im:
+        im.load()
+        width, height = im.size
+    return height, width
+
+
 # ----------------------------------------------------------------- mapping
 def map_ids(label: np.ndarray, lut: np.ndarray,
             valid_ids: FrozenSet[int]) -> Tuple[np.ndarray, Dict[int, int],
@@ -176,31 +214,111 @@ def is_complete_png(path: str) -> bool:
         return False
 
 
-def is_up_to_date(dst: str, src: str) -> bool:
-    """True when ``dst`` is a complete PNG not older than ``src``."""
-    if not is_complete_png(dst):
-        return False
+def _atomic_write(folder: str, name: str, write: Callable) -> None:
+    """Write ``folder/name`` through a temp file of ours + ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
     try:
-        return osp.getmtime(dst) >= osp.getmtime(src)
-    except OSError:
-        return False
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, osp.join(folder, name))
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def write_png_atomic(arr: np.ndarray, dst: str) -> None:
     """Write ``arr`` (uint8, 2-D) to ``dst`` as a mode ``L`` PNG atomically."""
     folder, name = osp.split(osp.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
+    image = Image.fromarray(np.ascontiguousarray(arr, dtype=np.uint8))
+    _atomic_write(folder, name, lambda f: image.save(f, format='PNG'))
+
+
+def remove_stale_temp_files(folder: str) -> List[str]:
+    """Remove temp files of ours (see ``_TEMP_RE``) left in ``folder`` by a
+    killed run; other files are never touched. Returns the removed paths."""
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        path = osp.join(folder, name)
+        if _TEMP_RE.match(name) and osp.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed
+
+
+# ----------------------------------------------------------------- manifest
+def _stat(path: Optional[str]) -> Optional[List[int]]:
+    """``[size, mtime_ns]`` of ``path`` (None when absent or no path)."""
+    if path is None:
+        return None
     try:
-        with os.fdopen(fd, 'wb') as f:
-            Image.fromarray(np.ascontiguousarray(arr, dtype=np.uint8)).save(
-                f, format='PNG')
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def converter_id(name: str, reader: Callable, lut: np.ndarray) -> str:
+    """What wrote an output: converter, version, reader and mapping table."""
+    table = hashlib.sha1(np.asarray(lut, np.uint8).tobytes()).hexdigest()
+    return (f'{name} v{CONVERTER_VERSION} '
+            f'{reader.__module__}.{reader.__qualname__} lut:{table[:12]}')
+
+
+class Manifest:
+    """Record of the outputs of one folder (``converter_manifest.json``).
+
+    Each output name maps to the ``[size, mtime_ns]`` of its source label,
+    image and of the output itself, its shape and status. A manifest of a
+    different ``converter`` (another version or table) counts as empty.
+    """
+
+    def __init__(self, folder: str, converter: str) -> None:
+        self.folder = folder
+        self.path = osp.join(folder, MANIFEST_NAME)
+        self.converter = converter
+        self.files: Dict[str, dict] = {}
+        self.dirty = False
+        try:
+            with open(self.path, encoding='utf-8') as f:
+                data = json.load(f)
+            if data.get('converter') == converter:
+                self.files = dict(data['files'])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # absent or unreadable: every output is re-converted
+
+    def is_current(self, task: LabelTask, on_mismatch: str) -> bool:
+        """True when ``task.dst`` is recorded and nothing changed since."""
+        rec = self.files.get(osp.basename(task.dst))
+        if task.error or not rec or rec.get('src') != osp.basename(task.src):
+            return False
+        if rec.get('status') == 'resized' and on_mismatch != 'resize':
+            return False
+        return (rec.get('src_stat') == _stat(task.src)
+                and rec.get('img_stat') == _stat(task.img)
+                and rec.get('out_stat') == _stat(task.dst)
+                and is_complete_png(task.dst))
+
+    def update(self, dst: str, record: Optional[dict]) -> None:
+        """Set (or, with None, drop) the record of ``dst``."""
+        key = osp.basename(dst)
+        if record is None:
+            self.dirty |= self.files.pop(key, None) is not None
+        else:
+            self.files[key] = record
+            self.dirty = True
+
+    def save(self) -> None:
+        """Write the manifest atomically (when something changed)."""
+        if not self.dirty:
+            return
+        text = json.dumps(
+            dict(converter=self.converter, files=self.files),
+            indent=0, sort_keys=True).encode('utf-8')
+        _atomic_write(self.folder, MANIFEST_NAME, lambda f: f.write(text))
+        self.dirty = False
 
 
 # ----------------------------------------------------------------- one file
@@ -208,39 +326,54 @@ def convert_label_file(task: LabelTask,
                        reader: LabelReader,
                        lut: np.ndarray,
                        valid_ids: FrozenSet[int],
-                       on_mismatch: str = 'resize',
-                       overwrite: bool = False) -> FileResult:
-    """Convert one label file; never raises for a bad file."""
-    if not overwrite and is_up_to_date(task.dst, task.src):
-        return FileResult(task.src, 'exists')
+                       on_mismatch: str = 'resize') -> FileResult:
+    """Convert one label file; never raises for a bad file.
+
+    The image is decoded in full. A written output comes back with its
+    manifest ``record``.
+    """
+    def failed(message: str) -> FileResult:
+        return FileResult(task.src, 'failed', message, dst=task.dst)
+
+    if task.error:
+        return failed(task.error)
     if task.img is not None and not osp.isfile(task.img):
-        return FileResult(task.src, 'failed',
-                          f'label has no image: expected {task.img}')
+        return failed(f'label has no image: expected {task.img}')
+    src_stat, img_stat = _stat(task.src), _stat(task.img)
     try:
         label = reader(task.src)
     except Exception as e:  # noqa: BLE001  (collected, run continues)
-        return FileResult(task.src, 'failed', _describe(e, task.src))
+        return failed(_describe(e, task.src))
     status, message = 'converted', ''
     if task.img is not None:
         try:
-            img_hw = read_image_size(task.img)
+            img_hw = verify_image(task.img)
         except Exception as e:  # noqa: BLE001
-            return FileResult(
-                task.src, 'failed',
-                f'its image is unreadable: {_describe(e, task.img)}')
+            return failed(f'its image is unreadable: {_describe(e, task.img)}')
         if img_hw != label.shape[:2]:
             message = (f'label {label.shape[0]}x{label.shape[1]} vs image '
                        f'{img_hw[0]}x{img_hw[1]} ({task.img})')
             if on_mismatch == 'skip':
-                return FileResult(task.src, 'skipped', message)
+                if osp.lexists(task.dst):  # a stale output must not be used
+                    os.remove(task.dst)
+                return FileResult(task.src, 'skipped', message, dst=task.dst)
             label = resize_nearest(label, img_hw)
             status = 'resized'
     try:
         train_ids, ignored, unknown = map_ids(label, lut, valid_ids)
         write_png_atomic(train_ids, task.dst)
     except Exception as e:  # noqa: BLE001
-        return FileResult(task.src, 'failed', _describe(e, task.src))
-    return FileResult(task.src, status, message, ignored, unknown)
+        return failed(_describe(e, task.src))
+    record = dict(
+        src=osp.basename(task.src),
+        src_stat=src_stat,
+        img=None if task.img is None else osp.basename(task.img),
+        img_stat=img_stat,
+        out_stat=_stat(task.dst),
+        shape=list(train_ids.shape),
+        status=status)
+    return FileResult(task.src, status, message, ignored, unknown, task.dst,
+                      record)
 
 
 def _describe(err: Exception, path: str) -> str:
@@ -258,10 +391,10 @@ def run_conversion(tasks: Sequence[LabelTask],
                    nproc: int = 1,
                    on_mismatch: str = 'resize',
                    overwrite: bool = False) -> ConvertSummary:
-    """Convert ``tasks`` in parallel and log a summary.
+    """Convert ``tasks`` in parallel, keep the manifests, log a summary.
 
     Args:
-        tasks: label files to convert.
+        tasks: label files to convert (empty: ``FileNotFoundError``).
         reader: top-level (picklable) function returning the raw ID map.
         lut: source ID -> train ID lookup table (``class_maps.build_lut``).
         valid_ids: every legitimate source ID; others are reported unknown.
@@ -269,29 +402,57 @@ def run_conversion(tasks: Sequence[LabelTask],
         nproc: worker processes (1 runs in this process).
         on_mismatch: ``'resize'`` or ``'skip'`` a label whose size differs
             from its image.
-        overwrite: re-convert even when a complete output exists.
+        overwrite: re-convert even outputs recorded as current.
     """
     if on_mismatch not in MISMATCH_MODES:
         raise ValueError(f'on_mismatch={on_mismatch!r}; expected one of '
                          f'{MISMATCH_MODES}')
+    if not tasks:
+        raise FileNotFoundError(f'{name}: no label files to convert')
+    summary = ConvertSummary()
+    cid = converter_id(name, reader, lut)
+    manifests: Dict[str, Manifest] = {}
+    for task in tasks:
+        folder = osp.dirname(osp.abspath(task.dst))
+        if folder not in manifests:
+            summary.removed_temp += remove_stale_temp_files(folder)
+            manifests[folder] = Manifest(folder, cid)
+    todo = []
+    for task in tasks:
+        manifest = manifests[osp.dirname(osp.abspath(task.dst))]
+        if not overwrite and manifest.is_current(task, on_mismatch):
+            summary.add(FileResult(task.src, 'exists', dst=task.dst))
+            continue
+        if osp.lexists(task.dst) and not overwrite:
+            summary.replaced.append(task.src)
+        todo.append(task)
     func = partial(
         convert_label_file,
         reader=reader,
         lut=lut,
         valid_ids=frozenset(valid_ids),
-        on_mismatch=on_mismatch,
-        overwrite=overwrite)
-    summary = ConvertSummary()
-    if not tasks:
-        print_log(f'{name}: no label files to convert', logger='current',
-                  level=logging.WARNING)
-        return summary
-    if nproc > 1:
-        results = track_parallel_progress(func, list(tasks), nproc)
-    else:
-        results = track_progress(func, list(tasks))
-    for res in results:
-        summary.add(res)
+        on_mismatch=on_mismatch)
+    progress = Progress(len(todo), f'{name} labels')
+    last_save = time.monotonic()
+    pool = Pool(nproc) if nproc > 1 and len(todo) > 1 else None
+    try:
+        results = (pool.imap_unordered(func, todo) if pool is not None else
+                   map(func, todo))
+        for res in results:
+            summary.add(res)
+            manifests[osp.dirname(osp.abspath(res.dst))].update(
+                res.dst, res.record)
+            progress.update()
+            if time.monotonic() - last_save > _SAVE_EVERY_S:
+                for manifest in manifests.values():
+                    manifest.save()
+                last_save = time.monotonic()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        for manifest in manifests.values():
+            manifest.save()
     log_summary(summary, name, on_mismatch)
     return summary
 
@@ -304,6 +465,17 @@ def log_summary(summary: ConvertSummary, name: str,
         f'{len(summary.existing)} already done, {len(summary.resized)} '
         f'resized, {len(summary.skipped)} skipped, {len(summary.failed)} '
         'failed')
+    if summary.removed_temp:
+        log(f'{name}: removed {len(summary.removed_temp)} temp file(s) left '
+            'by an interrupted run:\n' +
+            '\n'.join(f'  {p}' for p in summary.removed_temp),
+            level=logging.WARNING)
+    if summary.replaced:
+        log(f'{name}: {len(summary.replaced)} existing output(s) had no '
+            f'matching record in {MANIFEST_NAME} (written by another tool or '
+            'an older converter, left by an interrupted run, or their source '
+            'or image changed since) and were converted again, e.g. '
+            f'{summary.replaced[0]}', level=logging.WARNING)
     if summary.resized:
         log(f'{name}: {len(summary.resized)} label(s) differed in size from '
             'their image and were resized (nearest) to the image size:\n' +
@@ -330,12 +502,23 @@ def _listing(items: Sequence[Tuple[str, str]]) -> str:
     return '\n'.join(f'  {src}: {msg}' for src, msg in items)
 
 
-def list_raw_labels(folder: str, pattern_suffix: str = '.png') -> List[str]:
-    """Sorted raw label files in ``folder``: not hidden, not our outputs."""
-    return sorted(
+def list_raw_labels(folder: str,
+                    pattern_suffix: str = '.png',
+                    what: str = 'label folder') -> List[str]:
+    """Sorted raw label files in ``folder``: not hidden, not our outputs.
+
+    Raises ``FileNotFoundError`` naming ``folder`` when there is none.
+    """
+    found = sorted(
         osp.join(folder, f) for f in os.listdir(folder)
         if f.endswith(pattern_suffix) and not f.endswith(OUT_SUFFIX)
         and not f.startswith('.'))
+    if not found:
+        raise FileNotFoundError(
+            f'{what} {folder} holds no raw label file (*{pattern_suffix}; '
+            f'converted *{OUT_SUFFIX} files do not count): extract or copy '
+            'the labels there, or point the converter at the right folder.')
+    return found
 
 
 def output_path(src: str, raw_suffix: str = '.png') -> str:

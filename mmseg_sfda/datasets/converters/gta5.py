@@ -34,7 +34,7 @@ def gta5_tasks(root: str) -> List[LabelTask]:
     require_dir(img_dir, 'GTA5 image folder', fix)
     return [
         LabelTask(src, output_path(src), osp.join(img_dir, osp.basename(src)))
-        for src in list_raw_labels(label_dir)
+        for src in list_raw_labels(label_dir, what='GTA5 label folder')
     ]
 
 

@@ -7,7 +7,7 @@ the labels (``_city.png``, ``_bgr.png``, ``_visual.png``) are ignored.
 """
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,16 +36,20 @@ def find_cities(root: str) -> List[str]:
         if osp.isdir(osp.join(root, d, 'Labels', 'Test')))
 
 
-def find_test_image(img_dir: str, stem: str) -> Optional[str]:
-    """``Images/Test/<stem>.png`` or ``.jpg`` (test images mix both)."""
+def find_test_image(img_dir: str, stem: str) -> Tuple[Optional[str], str]:
+    """``Images/Test/<stem>.png`` or ``.jpg`` (test images mix both).
+
+    Returns ``(path or None, error)``; two images for one stem is an error
+    (which one the label belongs to cannot be told).
+    """
     found = [
         osp.join(img_dir, stem + s) for s in IMG_SUFFIXES
         if osp.isfile(osp.join(img_dir, stem + s))
     ]
     if len(found) > 1:
-        raise FileExistsError(f'ambiguous NTHU test image: both {found}; '
-                              'keep one of them')
-    return found[0] if found else None
+        return None, (f'ambiguous NTHU test image: both {found[0]} and '
+                      f'{found[1]} exist; keep the one the label belongs to')
+    return (found[0] if found else None), ''
 
 
 def city_tasks(city_dir: str) -> List[LabelTask]:
@@ -57,13 +61,22 @@ def city_tasks(city_dir: str) -> List[LabelTask]:
     require_dir(label_dir, 'NTHU label folder', fix)
     require_dir(img_dir, 'NTHU test image folder', fix)
     tasks = []
-    for src in list_raw_labels(label_dir, EVAL_SUFFIX):
+    for src in list_raw_labels(label_dir, EVAL_SUFFIX, 'NTHU label folder'):
         stem = osp.basename(src)[:-len(EVAL_SUFFIX)]
-        img = find_test_image(img_dir, stem)
+        img, error = find_test_image(img_dir, stem)
         tasks.append(
             LabelTask(src, output_path(src, EVAL_SUFFIX), img
-                      or osp.join(img_dir, stem + IMG_SUFFIXES[0])))
+                      or osp.join(img_dir, stem + IMG_SUFFIXES[0]), error))
     return tasks
+
+
+def _city_folder_fix(root: str) -> str:
+    """The right command when ``root`` is one city's folder, else ''."""
+    if not osp.isdir(osp.join(root, 'Labels', 'Test')):
+        return ''
+    parent, city = osp.split(osp.normpath(osp.abspath(root)))
+    return (f'{root} is the folder of the city {city!r}, not the NTHU root: '
+            f'run `{NTHU_CMD.format(root=parent)} --cities {city}`.')
 
 
 def nthu_tasks(root: str,
@@ -71,12 +84,15 @@ def nthu_tasks(root: str,
     """Tasks of the given cities (default: every city found under root)."""
     require_dir(root, 'NTHU root',
                 f'Expected <root>/<City>/ for City in {NTHU_CITIES}.')
+    city_fix = _city_folder_fix(root)
+    if city_fix:
+        raise FileNotFoundError(city_fix)
     if not cities:
         cities = find_cities(root)
         if not cities:
             raise FileNotFoundError(
                 f'no city with Labels/Test under {root}; expected e.g. '
-                f'{osp.join(root, "Rome", "Labels", "Test")}')
+                f'{osp.join(root, NTHU_CITIES[0], "Labels", "Test")}')
     tasks: List[LabelTask] = []
     for city in cities:
         city_dir = osp.join(root, city)

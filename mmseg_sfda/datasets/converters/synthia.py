@@ -46,7 +46,7 @@ def synthia_tasks(root: str) -> List[LabelTask]:
     require_dir(img_dir, 'SYNTHIA image folder', fix)
     return [
         LabelTask(src, output_path(src), osp.join(img_dir, osp.basename(src)))
-        for src in list_raw_labels(label_dir)
+        for src in list_raw_labels(label_dir, what='SYNTHIA label folder')
     ]
 
 

@@ -92,3 +92,70 @@ def test_cli_cities(nthu_root):
     assert cli.main([nthu_root, '--cities', 'Rio', '--nproc', '2']) == 0
     assert len(outputs(nthu_root, 'Rio')) == 2
     assert outputs(nthu_root, 'Rome') == []
+
+
+def test_image_as_png_and_jpg_is_one_bad_file(nthu_root):
+    """Both suffixes for one stem fail that file only; every city goes on."""
+    img_dir = osp.join(nthu_root, 'Rome', 'Images', 'Test')
+    write_image(osp.join(img_dir, 'pano_00002_2_180.jpg'))  # beside .png
+    summary = convert_nthu(nthu_root)
+    (src, msg), = summary.failed
+    assert src == osp.join(nthu_root, 'Rome', 'Labels', 'Test',
+                           'pano_00002_2_180_eval.png')
+    assert osp.join(img_dir, 'pano_00002_2_180.png') in msg
+    assert osp.join(img_dir, 'pano_00002_2_180.jpg') in msg
+    assert len(summary.converted) == 3  # Rome's other file and all of Rio
+    assert outputs(nthu_root, 'Rome') == ['pano_00003_0_0_labelTrainIds.png']
+    # a second image appearing after conversion is caught on the next run
+    os.remove(osp.join(img_dir, 'pano_00002_2_180.jpg'))
+    assert len(convert_nthu(nthu_root).converted) == 1
+    write_image(osp.join(img_dir, 'pano_00002_2_180.jpg'))
+    again = convert_nthu(nthu_root)
+    assert [src for src, _ in again.failed] == [src]
+    assert len(again.existing) == 3
+
+
+def test_truncated_jpeg_named(nthu_root):
+    img = osp.join(nthu_root, 'Rio', 'Images', 'Test', 'pano_00003_0_0.jpg')
+    write_image(img, 48, 64)
+    label = osp.join(nthu_root, 'Rio', 'Labels', 'Test',
+                     'pano_00003_0_0_eval.png')
+    Image.fromarray(np.full((48, 64), 7, np.uint8)).save(label)
+    data = open(img, 'rb').read()
+    with open(img, 'wb') as f:
+        f.write(data[:len(data) * 2 // 3])
+    with Image.open(img) as im:
+        assert im.size == (64, 48)  # the header alone looks fine
+    summary = convert_nthu(nthu_root, cities=['Rio'])
+    (src, msg), = summary.failed
+    assert src == label and img in msg
+    assert len(summary.converted) == 1
+
+
+def _cli():
+    path = osp.join(REPO, 'tools', 'dataset_converters', 'nthu.py')
+    spec = importlib.util.spec_from_file_location('cli_nthu', path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli
+
+
+def test_city_folder_as_root_gives_the_right_command(nthu_root, capsys):
+    city = osp.join(nthu_root, 'Rome')
+    for cities in ([], ['--cities', 'Rome']):
+        assert _cli().main([city] + cities) == 2
+        err = capsys.readouterr().err
+        fix = (f'python tools/dataset_converters/nthu.py '
+               f'{osp.abspath(nthu_root)} --cities Rome')
+        assert fix in err, err
+        assert 'Rome/Rome' not in err
+    assert outputs(nthu_root, 'Rome') == []
+
+
+def test_empty_city_label_folder_is_an_error(nthu_root, capsys):
+    folder = osp.join(nthu_root, 'Rio', 'Labels', 'Test')
+    for name in os.listdir(folder):
+        os.remove(osp.join(folder, name))
+    assert _cli().main([nthu_root]) == 2
+    err = capsys.readouterr().err
+    assert folder in err and 'no raw label file' in err
