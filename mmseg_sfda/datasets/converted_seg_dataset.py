@@ -1,10 +1,11 @@
 """Base of the datasets whose labels come from our converters."""
 import logging
 import os.path as osp
-from typing import List
+from typing import Any, List, Tuple
 
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
+from PIL import Image
 
 from .class_maps import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE
 
@@ -20,6 +21,10 @@ class ConvertedSegDataset(BaseSegDataset):
         skip_missing_labels (bool): leave out images without a converted
             label (e.g. pairs the converter skipped for a size mismatch)
             instead of raising. Defaults to False.
+        check_label_size (bool): before the pipeline, compare the image and
+            label sizes from their file headers (cheap) and raise naming both
+            files when they differ, so a misaligned pair is never trained or
+            scored. Local files only. Defaults to True.
         **kwargs: see :class:`mmseg.datasets.BaseSegDataset`.
     """
     METAINFO = dict(classes=CITYSCAPES_CLASSES, palette=CITYSCAPES_PALETTE)
@@ -27,8 +32,12 @@ class ConvertedSegDataset(BaseSegDataset):
     CONVERTER = ''  # tools/dataset_converters/<CONVERTER>.py
     LAYOUT = ''  # expected tree, for error messages
 
-    def __init__(self, skip_missing_labels: bool = False, **kwargs) -> None:
+    def __init__(self,
+                 skip_missing_labels: bool = False,
+                 check_label_size: bool = True,
+                 **kwargs) -> None:
         self.skip_missing_labels = skip_missing_labels
+        self.check_label_size = check_label_size
         prefix = kwargs.get('data_prefix')
         if prefix is not None:  # mmengine rejects None prefixes
             kwargs['data_prefix'] = {
@@ -62,6 +71,26 @@ class ConvertedSegDataset(BaseSegDataset):
         if self.with_labels and local:
             data_list = self._check_labels(data_list)
         return data_list
+
+    def prepare_data(self, idx: int) -> Any:
+        """Check the image/label sizes of sample ``idx``, then run the
+        pipeline."""
+        data_info = self.get_data_info(idx)
+        seg = data_info.get('seg_map_path')
+        if self.check_label_size and seg and not self.backend_args:
+            self._check_label_size(data_info['img_path'], seg)
+        return self.pipeline(data_info)
+
+    def _check_label_size(self, img_path: str, seg_map_path: str) -> None:
+        """Raise ``ValueError`` naming both files when their sizes differ."""
+        img_hw, seg_hw = _header_hw(img_path), _header_hw(seg_map_path)
+        if img_hw != seg_hw:
+            raise ValueError(
+                f'{self.DATASET_NAME}: image {img_path} is '
+                f'{img_hw[0]}x{img_hw[1]} but its label {seg_map_path} is '
+                f'{seg_hw[0]}x{seg_hw[1]} (HxW); a misaligned pair is never '
+                f'used. Re-convert with `{self.converter_cmd()}` (it checks '
+                'every pair and resizes or skips mismatched labels).')
 
     def list_samples(self) -> List[dict]:
         """The raw sample list; mmseg's directory / ``ann_file`` listing."""
@@ -118,3 +147,9 @@ class ConvertedSegDataset(BaseSegDataset):
             f'`{self.converter_cmd()}` (it resumes); pairs it skipped '
             '(--on-mismatch skip) are left out with '
             'skip_missing_labels=True.')
+
+
+def _header_hw(path: str) -> Tuple[int, int]:
+    """``(height, width)`` of an image read from its header only."""
+    with Image.open(path) as im:
+        return im.size[1], im.size[0]

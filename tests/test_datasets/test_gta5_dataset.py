@@ -104,3 +104,28 @@ def test_missing_label_folder(gta5_root):
         GTA5Dataset(
             data_root=gta5_root,
             data_prefix=dict(img_path='images', seg_map_path='nolabels'))
+
+
+def test_image_label_size_mismatch_names_both(gta5_root):
+    """A 35x64 image with a 37x64 label (written by another tool) is refused
+    at load, whatever the pipeline does afterwards."""
+    img = osp.join(gta5_root, 'images', '00002.png')
+    seg = osp.join(gta5_root, 'labels', '00002_labelTrainIds.png')
+    Image.fromarray(np.zeros((35, 64, 3), np.uint8)).save(img)
+    Image.fromarray(np.zeros((37, 64), np.uint8)).save(seg)
+    ds = GTA5Dataset(data_root=gta5_root, pipeline=pipeline())
+    ds[0]  # a matching pair loads
+    with pytest.raises(ValueError) as err:
+        ds[1]
+    msg = str(err.value)
+    assert img in msg and seg in msg and '35x64' in msg and '37x64' in msg
+    assert 'gta5.py' in msg
+    # unlabelled use never opens the label; the check can be turned off
+    ds = GTA5Dataset(
+        data_root=gta5_root,
+        data_prefix=dict(img_path='images', seg_map_path=None),
+        pipeline=pipeline(False))
+    ds[1]
+    ds = GTA5Dataset(data_root=gta5_root, check_label_size=False,
+                     pipeline=[])
+    assert ds[1]['seg_map_path'] == seg

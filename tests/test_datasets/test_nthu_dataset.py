@@ -100,3 +100,21 @@ def test_missing_split_folder(nthu_root):
     with pytest.raises(FileNotFoundError) as err:
         NTHUDataset(data_root=nthu_root, city='Rome', split='train')
     assert osp.join(nthu_root, 'Rome', 'Images', 'Train') in str(err.value)
+
+
+def test_label_size_checked_before_a_resizing_pipeline(nthu_root):
+    """The val pipeline resizes the image before loading the label: the
+    check compares the files, not the pipeline's arrays."""
+    from mmseg.datasets.transforms import Resize
+    ds = NTHUDataset(
+        data_root=nthu_root, city='Rome', split='test',
+        pipeline=[LoadImageFromFile(), Resize(scale=(8, 4)),
+                  LoadAnnotations(), PackSegInputs()])
+    ds[0]
+    seg = osp.join(nthu_root, 'Rome', 'Labels', 'Test',
+                   'pano_00003_0_0_labelTrainIds.png')
+    Image.fromarray(np.zeros((3, 4), np.uint8)).save(seg)
+    with pytest.raises(ValueError, match='but its label') as err:
+        ds[1]
+    assert seg in str(err.value) and 'pano_00003_0_0.jpg' in str(err.value)
+    assert '--cities Rome' in str(err.value)
