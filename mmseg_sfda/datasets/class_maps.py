@@ -34,8 +34,9 @@ SYNTHIA_ID_TO_TRAINID: Dict[int, int] = {
 SUBSET_16 = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18)
 SUBSET_13 = (0, 1, 2, 6, 7, 8, 10, 11, 12, 13, 15, 17, 18)
 
-# NTHU protocol: a 19-class model scored on 13 classes after merging
-# wall / fence / pole -> building, terrain -> vegetation, truck -> car.
+# Optional lenient NTHU scoring (``SubsetIoUMetric(merge='nthu')``), not the
+# papers' protocol (13 classes, no merge): wall / fence / pole -> building,
+# terrain -> vegetation, truck -> car before scoring.
 NTHU_MERGE: Dict[int, int] = {3: 2, 4: 2, 5: 2, 9: 8, 14: 13}
 
 

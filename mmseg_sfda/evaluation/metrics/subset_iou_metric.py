@@ -111,7 +111,14 @@ class SubsetIoUMetric(BaseMetric):
             to predictions AND labels before accumulation, or ``'nthu'`` for
             ``class_maps.NTHU_MERGE``. Merged-away classes never occur after
             remapping: they are dropped from ``'all'`` and must not appear in
-            explicit subsets. Use ``subsets=dict(mIoU13='13')`` for NTHU.
+            explicit subsets. Default: None (no merge). The NTHU Cross-City
+            protocol of the papers is ``subsets=dict(mIoU13='13')`` WITHOUT
+            a merge: a 19-class prediction of wall where the label says
+            building is an error. ``'nthu'`` (wall / fence / pole ->
+            building, terrain -> vegetation, truck -> car) is a lenient
+            variant: use it only for a model trained on those 13 merged
+            classes or to compare with work that reports it; its numbers
+            are higher and not comparable with the papers'.
         num_classes (int, optional): Number of classes. Defaults to
             ``len(dataset_meta['classes'])``.
         ignore_index (int): Label value excluded from evaluation. Labels
