@@ -3,12 +3,14 @@
 Example::
 
     python tools/dataset_converters/nthu.py data/nthu --cities Rome Rio
+    python tools/dataset_converters/nthu.py data/nthu --check-train-images
 """
 import argparse
 import sys
 from typing import List, Optional
 
-from mmseg_sfda.datasets.converters.nthu import convert_nthu
+from mmseg_sfda.datasets.converters.nthu import (check_nthu_train_images,
+                                                 convert_nthu)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -28,6 +30,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'the image size, or skip the pair; both are reported')
     parser.add_argument('--overwrite', action='store_true',
                         help='re-convert files whose output already exists')
+    parser.add_argument(
+        '--check-train-images', action='store_true',
+        help='also decode every unlabelled Images/Train/*.jpg in full and '
+        'name the truncated or corrupt ones (test images are always '
+        'checked); recommended once after download')
     return parser.parse_args(argv)
 
 
@@ -36,10 +43,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         summary = convert_nthu(args.root, args.cities, args.nproc,
                                args.on_mismatch, args.overwrite)
+        bad = []
+        if args.check_train_images:
+            bad = check_nthu_train_images(args.root, args.cities, args.nproc)
     except FileNotFoundError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    return 0 if summary.ok else 1
+    return 0 if summary.ok and not bad else 1
 
 
 if __name__ == '__main__':

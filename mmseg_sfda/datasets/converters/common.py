@@ -248,6 +248,43 @@ def remove_stale_temp_files(folder: str) -> List[str]:
     return removed
 
 
+def _verify_one(path: str) -> Tuple[str, str]:
+    try:
+        verify_image(path)
+    except Exception as e:  # noqa: BLE001  (collected, run continues)
+        return path, _describe(e, path)
+    return path, ''
+
+
+def verify_images(paths: Sequence[str], name: str,
+                  nproc: int = 1) -> List[Tuple[str, str]]:
+    """Decode every image of ``paths`` in full (images without a label, e.g.
+    unlabelled target images); log and return ``(path, error)`` of the bad
+    ones."""
+    progress = Progress(len(paths), f'{name} images')
+    bad = []
+    pool = Pool(nproc) if nproc > 1 and len(paths) > 1 else None
+    try:
+        results = (pool.imap_unordered(_verify_one, paths, chunksize=8)
+                   if pool is not None else map(_verify_one, paths))
+        for path, error in results:
+            if error:
+                bad.append((path, error))
+            progress.update()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    bad.sort()
+    print_log(f'{name}: {len(paths)} image(s) decoded, {len(bad)} bad',
+              logger='current')
+    if bad:
+        print_log(f'{name}: {len(bad)} image(s) cannot be decoded (truncated '
+                  'or corrupt); re-download them or remove them:\n' +
+                  _listing(bad), logger='current', level=logging.ERROR)
+    return bad
+
+
 # ----------------------------------------------------------------- manifest
 def _stat(path: Optional[str]) -> Optional[List[int]]:
     """``[size, mtime_ns]`` of ``path`` (None when absent or no path)."""

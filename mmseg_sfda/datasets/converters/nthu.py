@@ -13,7 +13,8 @@ import numpy as np
 
 from ..class_maps import CITYSCAPES_ID_TO_TRAINID, build_lut
 from .common import (ConvertSummary, LabelTask, list_raw_labels, output_path,
-                     read_index_png, require_dir, run_conversion)
+                     read_index_png, require_dir, run_conversion,
+                     verify_images)
 from .gta5 import CITYSCAPES_VALID_IDS
 
 NTHU_CMD = 'python tools/dataset_converters/nthu.py {root}'
@@ -100,6 +101,31 @@ def nthu_tasks(root: str,
                     f'Cities present: {find_cities(root)}.')
         tasks += city_tasks(city_dir)
     return tasks
+
+
+def nthu_train_images(root: str,
+                      cities: Optional[Sequence[str]] = None) -> List[str]:
+    """``<City>/Images/Train/*.jpg`` of the given cities (default: all)."""
+    require_dir(root, 'NTHU root',
+                f'Expected <root>/<City>/ for City in {NTHU_CITIES}.')
+    city_fix = _city_folder_fix(root)
+    if city_fix:
+        raise FileNotFoundError(city_fix)
+    paths = []
+    for city in cities or find_cities(root):
+        folder = osp.join(root, city, 'Images', 'Train')
+        require_dir(folder, f'NTHU training image folder of {city!r}')
+        paths += sorted(
+            osp.join(folder, f) for f in os.listdir(folder)
+            if f.endswith('.jpg') and not f.startswith('.'))
+    return paths
+
+
+def check_nthu_train_images(root: str,
+                            cities: Optional[Sequence[str]] = None,
+                            nproc: int = 1) -> List[Tuple[str, str]]:
+    """Decode every unlabelled training image; return the bad ones."""
+    return verify_images(nthu_train_images(root, cities), 'NTHU train', nproc)
 
 
 def convert_nthu(root: str,

@@ -176,3 +176,22 @@ def test_empty_label_folder_is_an_error(tree, capsys):
         osp.join(folder, '00001_labelTrainIds.png'))
     with pytest.raises(FileNotFoundError, match='no raw label file'):
         convert_gta5(tree)
+
+
+def test_manifest_saved_during_the_run(tree, monkeypatch):
+    """What a kill -9 would find on disk mid-run: the records so far (the
+    manifest is saved every _SAVE_EVERY_S seconds, here every file)."""
+    monkeypatch.setattr(common, '_SAVE_EVERY_S', 0.0)
+    seen = []
+
+    def reader(path):
+        manifest = osp.join(tree, 'labels', common.MANIFEST_NAME)
+        if osp.exists(manifest):
+            with open(manifest) as f:
+                seen.append(len(json.load(f)['files']))
+        return read_gta5_label(path)
+
+    common.run_conversion(gta5_tasks(tree), reader,
+                          build_lut(CITYSCAPES_ID_TO_TRAINID),
+                          CITYSCAPES_VALID_IDS, 'GTA5')
+    assert seen == [1, 2]

@@ -159,3 +159,22 @@ def test_empty_city_label_folder_is_an_error(nthu_root, capsys):
     assert _cli().main([nthu_root]) == 2
     err = capsys.readouterr().err
     assert folder in err and 'no raw label file' in err
+
+
+def test_check_train_images_names_truncated_jpeg(nthu_root, monkeypatch):
+    from mmseg_sfda.datasets.converters import common
+    logs = []
+    monkeypatch.setattr(common, 'print_log',
+                        lambda msg, **kw: logs.append(msg))
+    train = osp.join(nthu_root, 'Rio', 'Images', 'Train')
+    bad = osp.join(train, 'pano_00001_0_0.jpg')
+    write_image(bad, 48, 64)
+    data = open(bad, 'rb').read()
+    with open(bad, 'wb') as f:
+        f.write(data[:len(data) * 2 // 3])
+    assert _cli().main([nthu_root]) == 0  # labels only: not looked at
+    assert _cli().main([nthu_root, '--check-train-images', '--nproc',
+                        '2']) == 1
+    assert any(bad in m and 'cannot be decoded' in m for m in logs)
+    os.remove(bad)
+    assert _cli().main([nthu_root, '--check-train-images']) == 0
