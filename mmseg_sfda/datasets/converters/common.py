@@ -49,7 +49,7 @@ MANIFEST_NAME = 'converter_manifest.json'
 # Our temp files: ``.<output or manifest name>.<8 chars of mkstemp>.tmp``.
 _TEMP_RE = re.compile(r'^\.(.+' + re.escape(OUT_SUFFIX) + '|' +
                       re.escape(MANIFEST_NAME) + r')\.[a-z0-9_]{8}\.tmp$')
-_SAVE_EVERY_S = 30.0
+_SAVE_EVERY_S = 10.0
 
 LabelReader = Callable[[str], np.ndarray]
 
