@@ -29,7 +29,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='label and image sizes differ: resize the label (nearest) to '
         'the image size, or skip the pair; both are reported')
     parser.add_argument('--overwrite', action='store_true',
-                        help='re-convert files whose output already exists')
+                        help='re-convert every file, even outputs recorded as up to date')
     parser.add_argument(
         '--check-train-images', action='store_true',
         help='also decode every unlabelled Images/Train/*.jpg in full and '
