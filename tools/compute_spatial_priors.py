@@ -18,13 +18,13 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
-from mmengine.config import DictAction
 
 LABEL_SUFFIX = '_labelTrainIds.png'
 WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmseg_sfda.apis.input_checks import CfgOptionsAction
     parser = argparse.ArgumentParser(
         description='Count per-pixel class frequencies of source labels, '
         'smooth them with a Gaussian and save CBST spatial priors (C, h, w).')
@@ -62,7 +62,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='label value not counted (default: 255, or the '
                         'dataset\'s ignore_index)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, e.g. '
         'train_dataloader.dataset.source.data_root=data/gta5')
     args = parser.parse_args(argv)

@@ -6,11 +6,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
 from mmseg_sfda.apis import finish_distributed, init_cpu_distributed, load_config
+from mmseg_sfda.apis.input_checks import CfgOptionsAction, check_run, exit_on_bad_input
+from mmseg_sfda.utils.bad_input import MissingInputError
 
 
 def parse_args() -> argparse.Namespace:
@@ -23,7 +24,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show-dir', help='dir to save painted predictions')
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, e.g. test_dataloader.batch_size=1')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -50,21 +51,25 @@ def enable_visualization(cfg, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    cfg.load_from = args.checkpoint
-    if args.show or args.show_dir:
-        enable_visualization(cfg, args)
-    if args.tta:
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
-    if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
-    init_cpu_distributed(cfg)
-    Runner.from_cfg(cfg).test()
+    cfg = None
+    with exit_on_bad_input(prefix=f'{args.config}: '):
+        if not osp.isfile(args.checkpoint):
+            raise MissingInputError(f'checkpoint not found: {args.checkpoint}')
+        cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    with exit_on_bad_input(cfg, prefix=f'{args.config}: '):
+        check_run(cfg, loaders=('test_dataloader', ))
+        cfg.load_from = args.checkpoint
+        if args.show or args.show_dir:
+            enable_visualization(cfg, args)
+        if args.tta:
+            cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+            cfg.tta_model.module = cfg.model
+            cfg.model = cfg.tta_model
+        if args.out is not None:
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
+        init_cpu_distributed(cfg)
+        Runner.from_cfg(cfg).test()
     finish_distributed()
 
 

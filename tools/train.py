@@ -7,13 +7,15 @@ The arguments are mmsegmentation's own; ``--launcher pytorch`` runs distributed.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
+import mmseg_sfda  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_sfda.apis import (check_inputs, enable_amp, finish_distributed,
                              init_cpu_distributed, load_config)
+from mmseg_sfda.engine.hooks import NonFiniteError
+from mmseg_sfda.apis.input_checks import (CfgOptionsAction, add_label_check,
+                                          check_run, exit_on_bad_input)
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,7 +29,7 @@ def parse_args() -> argparse.Namespace:
         '--amp', action='store_true', default=False,
         help='enable automatic-mixed-precision training (GPU only)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, e.g. train_cfg.max_iters=100')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -40,17 +42,19 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.amp:
-        enable_amp(cfg)
-    cfg.resume = args.resume
-    try:
+    cfg = None
+    with exit_on_bad_input(prefix=f'{args.config}: '):
+        cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    with exit_on_bad_input(cfg, prefix=f'{args.config}: '):
+        if args.amp:
+            enable_amp(cfg)
+        cfg.resume = args.resume
         check_inputs(cfg)
-    except FileNotFoundError as err:
-        raise SystemExit(f'{args.config}: {err}') from None
-    init_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+        check_run(cfg)
+        add_label_check(cfg)
+        init_cpu_distributed(cfg)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.train()
     finish_distributed()
 
 

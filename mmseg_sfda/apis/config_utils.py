@@ -5,6 +5,9 @@ from typing import List, Optional, Tuple
 import torch
 from mmengine.config import Config
 
+from mmseg_sfda.utils.bad_input import MissingInputError
+from .input_checks import check_cfg_options
+
 
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
@@ -12,10 +15,11 @@ def load_config(path: str,
                 launcher: str = 'none') -> Config:
     """Read a config; ``work_dir`` priority is CLI > config > ``work_dirs/<config name>``."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
+        raise MissingInputError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -88,5 +92,5 @@ def check_inputs(cfg: Config) -> None:
     """Raise one clear error listing every missing input of ``cfg``."""
     missing = missing_inputs(cfg)
     if missing:
-        raise FileNotFoundError('this config needs, and cannot find:\n  - ' +
+        raise MissingInputError('this config needs, and cannot find:\n  - ' +
                                 '\n  - '.join(missing))

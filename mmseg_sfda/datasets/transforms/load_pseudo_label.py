@@ -56,6 +56,8 @@ class LoadPseudoLabel(BaseTransform):
       >= 2: OpenCV's resize drops a trailing axis of length 1.
     - seg_fields (the keys above are appended)
     - pseudo_label_dir, pseudo_label_path
+    - seg_map_path (the pseudo label file: packed into the sample's metainfo, so
+      errors about the label name it)
 
     Args:
         pseudo_label_dir (str, optional): A round directory. Default: None
@@ -122,6 +124,7 @@ class LoadPseudoLabel(BaseTransform):
 
         results['pseudo_label_dir'] = root
         results['pseudo_label_path'] = label_path
+        results['seg_map_path'] = label_path  # the label map read: named in errors
         return results
 
     def _is_easy(self, root: str, stem: str) -> bool:
