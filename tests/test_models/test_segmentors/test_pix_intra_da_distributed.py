@@ -9,6 +9,8 @@ import pytest
 from runner_utils import RANKS_JSON, assert_ranks_in_sync, run_two_processes
 from test_pix_intra_da_segmentor import make_target_data
 
+pytestmark = pytest.mark.slow  # two training processes
+
 
 @pytest.mark.parametrize('adversarial,find_unused', [('binary', False),
                                                      ('continuous', True)])

@@ -9,6 +9,8 @@ import pytest
 from runner_utils import RANKS_JSON, assert_ranks_in_sync, run_two_processes
 from test_sim_segmentor import make_pair_data
 
+pytestmark = pytest.mark.slow  # two training processes
+
 
 @pytest.mark.parametrize('find_unused', [False, True])
 def test_two_process_training_keeps_ranks_and_banks_in_sync(tmp_path, find_unused):
