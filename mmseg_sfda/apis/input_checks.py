@@ -362,7 +362,8 @@ def add_label_check(cfg: Config) -> None:
 # --------------------------------------------------------------- errors -> message
 _REGISTRY = re.compile(r'(\S+) is not in the (\S+) registry')
 #: components whose own errors already name the file / key and the fix
-_CLEAR_PREFIXES = ('PseudoLabelHook: ', 'LoadPseudoLabel: ', 'DomainPairDataset: ')
+_CLEAR_PREFIXES = ('PseudoLabelHook: ', 'LoadPseudoLabel: ', 'DomainPairDataset: ',
+                   '--amp needs ')
 _KWARG = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 
 
@@ -403,7 +404,8 @@ def explain_error(err: BaseException, cfg: Optional[Config] = None) -> Optional[
         return f'model.{text}'  # check_compatible: the source model does not fit
     if type(err).__name__ == 'CheckpointFileError':
         return text
-    if text.startswith(_CLEAR_PREFIXES) and isinstance(err, (OSError, ValueError, KeyError)):
+    if text.startswith(_CLEAR_PREFIXES) and \
+            isinstance(err, (OSError, ValueError, KeyError, RuntimeError)):
         return text  # our components' own messages name the file and the fix
     return None
 

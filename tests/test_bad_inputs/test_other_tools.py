@@ -1,8 +1,9 @@
-"""demo.py and compute_spatial_priors.py."""
+"""demo.py, compute_spatial_priors.py, and train.py --amp on a machine without CUDA."""
 import contextlib
 import io
 
 import pytest
+import torch
 
 from bad_input_utils import fails, tool
 
@@ -40,3 +41,10 @@ def test_priors_source_data_root_missing(toy, tmp_path):
     msg = _priors(toy.source_cfg, '--out', tmp_path / 'p.npz', '--cfg-options',
                   f'train_dataloader.dataset.data_root={tmp_path}/none')
     assert f'{tmp_path}/none' in msg
+
+
+def test_train_amp_without_cuda(toy, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('this machine has CUDA: --amp is valid here')
+    msg = fails('train.py', toy.source_cfg, '--work-dir', tmp_path / 'w', '--amp')
+    assert '--amp needs a CUDA device' in msg and 'drop --amp' in msg
