@@ -17,9 +17,11 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
     python_requires='>=3.8',
+    # torch >= 2.6: checkpoints are read with weights_only=True and a scoped allowlist
+    # (torch.serialization.safe_globals); torch itself comes from tools/install.sh
     install_requires=[
-        'mmengine==0.10.7', 'mmsegmentation==1.2.2', 'numpy', 'opencv-python',
-        'scipy'
+        'torch>=2.6', 'mmengine==0.10.7', 'mmsegmentation==1.2.2', 'numpy',
+        'opencv-python', 'scipy'
     ],
     license='Apache License 2.0',
     zip_safe=False)

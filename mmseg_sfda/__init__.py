@@ -2,7 +2,7 @@
 
 Importing the package registers every component in mmseg's registries.
 """
-from .utils import checkpoint_compat  # noqa: F401  (torch.load allowlist)
+from .utils import checkpoint_compat  # noqa: F401  (mmengine's local loader: weights_only=True)
 from . import apis, datasets, engine, evaluation, models  # noqa: F401
 from .version import __version__
 

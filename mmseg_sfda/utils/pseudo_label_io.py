@@ -103,7 +103,7 @@ def read_negative(path: str) -> np.ndarray:
     """The bool (H, W, C) negative-label mask."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'negative pseudo-label file missing: {path}')
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         num_classes = int(data['num_classes'])
         return np.unpackbits(data['bits'], axis=-1, count=num_classes).astype(bool)
 

@@ -114,3 +114,12 @@ def test_default_hooks_complete(path):
     assert {'timer', 'logger', 'param_scheduler', 'checkpoint', 'sampler_seed',
             'visualization'} <= set(hooks), path
     assert all('type' in hook for hook in hooks.values()), path
+
+
+@pytest.mark.parametrize('path', [pytest.param(p, id=p[len('configs/'):]) for p in CONFIGS])
+def test_runs_are_guarded(path):
+    """Kill-safe checkpoints, a stop at the first NaN / Inf, exact resume of random draws."""
+    hooks = load(path).default_hooks
+    assert hooks.checkpoint.type == 'AtomicCheckpointHook', path
+    assert hooks.get('non_finite_guard', {}).get('type') == 'NonFiniteGuardHook', path
+    assert hooks.get('rng_state', {}).get('type') == 'RNGStateHook', path

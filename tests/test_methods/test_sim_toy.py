@@ -16,6 +16,7 @@ import torch
 import mmseg_sfda  # noqa: F401
 import mmseg_sfda.models.segmentors.sim_segmentor  # noqa: F401 (registers)
 from mmseg_sfda.apis import evaluate, toy_config, train
+from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from mmseg_sfda.utils.pseudo_label_io import read_json
 from toy_runs import SIZE, short
 
@@ -35,7 +36,7 @@ def test_sim_steps_beat_source_only(toy_root, toy_source, tmp_path):
         return ckpt, evaluate(cfg, ckpt, str(tmp_path / 'eval'))
 
     step1_ckpt, step1 = run(1, source_ckpt)
-    step1_state = torch.load(step1_ckpt, map_location='cpu')
+    step1_state = load_checkpoint_file(step1_ckpt, map_location='cpu')
     # the stuff bank filled during the run (and is saved with the model)
     assert step1_state['state_dict']['stuff_bank.valid'].any()
     _, step2 = run(2, step1_ckpt)

@@ -9,7 +9,7 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5950)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5950, max_keep_ckpts=2))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5950, max_keep_ckpts=2))
 # the target set is labelled at the training scale (1024x512); labels are written at
 # each image's own size
 cbst_label_pipeline = [

@@ -10,7 +10,7 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=2975)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2975, max_keep_ckpts=2))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=2975, max_keep_ckpts=2))
 # the target set is labelled at the training scale by the frozen previous-stage model
 das3_label_pipeline = [
     dict(type='LoadImageFromFile'),

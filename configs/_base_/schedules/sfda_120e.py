@@ -22,6 +22,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=3),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    non_finite_guard=dict(type='NonFiniteGuardHook'),  # stop at a NaN / Inf loss
+    rng_state=dict(type='RNGStateHook'),  # exact resume of random draws (dropout)
     visualization=dict(type='SegVisualizationHook'))

@@ -1,5 +1,5 @@
 # A short CPU schedule for the toy benchmark.
-_base_ = ['mmseg::_base_/schedules/schedule_40k.py']
+_base_ = ['./schedule_40k.py']
 max_iters = 300
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
@@ -9,5 +9,5 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters))
 randomness = dict(seed=0)

@@ -1,4 +1,10 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .label_range_check_hook import LabelRangeCheckHook
+from .non_finite_guard_hook import NonFiniteError, NonFiniteGuardHook
 from .pseudo_label_hook import PseudoLabelHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['LabelRangeCheckHook', 'PseudoLabelHook']
+__all__ = [
+    'AtomicCheckpointHook', 'LabelRangeCheckHook', 'NonFiniteError', 'NonFiniteGuardHook',
+    'PseudoLabelHook', 'RNGStateHook'
+]

@@ -24,12 +24,14 @@ from mmseg_sfda.utils.pseudo_label_io import (CONFIDENCE_SCALE, read_confidence,
                                               write_json_atomic, write_label,
                                               write_negative)
 from mmseg_sfda.utils.progress import Progress
+from mmseg_sfda.utils.rng_state import preserved_rng_state
 from mmseg_sfda.utils.pseudo_label_thresholds import (apply_spatial_prior,
                                                       class_portion_thresholds,
                                                       global_portion_threshold,
                                                       median_thresholds,
                                                       self_paced_portion,
                                                       top_k_thresholds)
+from .resume_iterator import ResumeIteratorProxy, real_iterator
 
 POLICIES = ('global_portion', 'class_portion', 'top_k', 'median', 'all')
 _DONE = 'DONE'
@@ -200,15 +202,33 @@ class PseudoLabelHook(Hook):
                     f'PseudoLabelHook: the checkpoint points at pseudo labels in '
                     f'{self.round_dir}, which are missing or incomplete. Resume in the '
                     'work_dir the run was started in (or restore that folder).')
-            self._point_transforms(runner, self.round_dir)
+            self._point_transforms(runner, self.round_dir, restart=False)
         due = self._due_round(runner, runner.iter)
         if due is not None:
-            self.label_round(runner, due)
+            self.label_round(runner, due, position=runner.iter)
         elif self.done_round < self.round_at(runner.iter):
             raise RuntimeError(
                 f'PseudoLabelHook: iteration {runner.iter} belongs to round '
                 f'{self.round_at(runner.iter)}, whose labels were never made; resume '
                 'from a checkpoint saved by a run with this hook.')
+        elif runner.iter > 0:  # resumed within a round: restart where the round did
+            self._point_transforms(runner, self.round_dir,
+                                   self.done_round * self.round_iters)
+        if runner.iter > 0:
+            self._skip_to_resumed_iter(runner)
+
+    def _skip_to_resumed_iter(self, runner: Runner) -> None:
+        """Worker loaders of a resumed run: the stream was restarted (fresh workers,
+        mmengine's worker seeds) at the start of the current round, as in the
+        uninterrupted run, so of the ``runner.iter`` batches the loop now skips only
+        those since that start are fetched (advancing the workers' random states as
+        the uninterrupted run did); the first ones are dropped unfetched."""
+        loop, loader = runner.train_loop, runner.train_dataloader
+        if loader.num_workers == 0 or self.done_round < 0 or not hasattr(
+                loop, 'dataloader_iterator'):
+            return
+        loop.dataloader_iterator = ResumeIteratorProxy(
+            loop, skip=runner.iter, absorb=self.done_round * self.round_iters)
 
     def after_train_iter(self, runner: Runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
@@ -217,8 +237,9 @@ class PseudoLabelHook(Hook):
         # runs, so a round is labelled at the end of the iteration before it (after
         # the checkpoint of that iteration is saved: priority LOWEST)
         due = self._due_round(runner, runner.iter + 1)
-        if due is not None:
-            self.label_round(runner, due, position=runner.iter + 1)
+        if due is not None:  # drawing no random numbers: a resumed run does not label
+            with preserved_rng_state():
+                self.label_round(runner, due, position=runner.iter + 1)
 
     def _due_round(self, runner: Runner, it: int) -> Optional[int]:
         """The round that must be labelled before iteration ``it``, if any."""
@@ -240,6 +261,7 @@ class PseudoLabelHook(Hook):
 
         A complete round directory made by the same weights (a run killed after
         labelling, before its next checkpoint) is adopted as it is."""
+        pass  # MUTATION
         model = self._labelling_model(runner)
         round_dir = osp.join(self.out_dir, f'round_{r}')
         fingerprint = self._fingerprint(model)
@@ -555,20 +577,21 @@ class PseudoLabelHook(Hook):
                              'labels of the first round)')
 
     def _point_transforms(self, runner: Runner, round_dir: str,
-                          position: Optional[int] = None) -> None:
+                          position: int = 0, restart: bool = True) -> None:
         """Make the training pipeline read ``round_dir``.
 
-        With worker processes the loader restarts (fresh workers see the new
-        directory; batches prefetched with the old labels are dropped), its sampler
-        continuing at batch ``position`` of the uninterrupted stream (an
-        ``InfiniteSampler``; 0 when the loop itself will skip ahead, as on resume)."""
+        With worker processes (and ``restart``) the loader restarts (fresh workers see
+        the new directory; batches prefetched with the old labels are dropped), its
+        sampler continuing at batch ``position`` of the uninterrupted stream (an
+        ``InfiniteSampler``)."""
         for t in self._pseudo_label_transforms(runner.train_dataloader.dataset):
             t.pseudo_label_dir = round_dir
         loop = runner.train_loop
         loader = runner.train_dataloader
-        if loader.num_workers == 0 or not hasattr(loop, 'dataloader_iterator'):
+        if not restart or loader.num_workers == 0 or not hasattr(loop,
+                                                                 'dataloader_iterator'):
             return
-        iterator_type = type(loop.dataloader_iterator)
+        iterator_type = type(real_iterator(loop.dataloader_iterator))
         # dropping the old iterator closes the sampler's shared index generator ...
         loop.dataloader_iterator = None
         sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)

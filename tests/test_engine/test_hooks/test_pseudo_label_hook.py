@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import HOOKS
 from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
+from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from mmseg_sfda.utils.pseudo_label_io import read_confidence, read_json, read_label
 from tiny_models import tiny_segmentor_cfg
 from runner_utils import Interrupted  # (its module registers InterruptHook)
@@ -174,8 +175,8 @@ def test_resume_between_rounds_does_not_relabel_and_ends_the_same(tmp_path):
     cfg.resume = True
     Runner.from_cfg(cfg).train()
     assert mtimes(osp.join(killed, 'pseudo_labels', 'round_1', 'labels')) == before
-    full = torch.load(tmp_path / 'full' / 'iter_6.pth')
-    resumed = torch.load(osp.join(killed, 'iter_6.pth'))
+    full = load_checkpoint_file(str(tmp_path / 'full' / 'iter_6.pth'))
+    resumed = load_checkpoint_file(osp.join(killed, 'iter_6.pth'))
     assert resumed['pseudo_label_hook'] == full['pseudo_label_hook']
     for k, v in full['state_dict'].items():
         torch.testing.assert_close(resumed['state_dict'][k], v, msg=k)
@@ -305,3 +306,32 @@ def test_policy_scale_multiplies_the_thresholds(tmp_path):
     assert kept[1] > kept[0]
     with pytest.raises(ValueError, match='scale'):
         plh.PseudoLabelHook(round_iters=1, policy=dict(type='median', scale=1.5))
+
+
+@pytest.mark.parametrize('at', [
+    pytest.param(3, id='checkpoint-at-round-start', marks=pytest.mark.slow),  # ~20 s
+    pytest.param(5, id='inside-round')])
+def test_resume_with_worker_processes_is_exact(tmp_path, at):
+    """num_workers=1: the loader restarts at every round with fresh workers (mmengine's
+    worker seeds); a resumed run restarts where the round did and fetches the batches
+    since, so the workers' random flips continue as in the uninterrupted run."""
+    root = make_images(str(tmp_path / 'cs'), 6)
+
+    def cfg_of(work):
+        cfg = runner_cfg(root, str(work))
+        cfg.train_dataloader.num_workers = 1
+        cfg.default_hooks.rng_state = dict(type='RNGStateHook')
+        return cfg
+
+    Runner.from_cfg(cfg_of(tmp_path / 'full')).train()
+    cfg = cfg_of(tmp_path / 'killed')
+    cfg.custom_hooks.append(dict(type='InterruptHook', at=at))
+    with pytest.raises(Interrupted):
+        Runner.from_cfg(cfg).train()
+    cfg = cfg_of(tmp_path / 'killed')
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+    full = load_checkpoint_file(str(tmp_path / 'full' / 'iter_6.pth'))['state_dict']
+    resumed = load_checkpoint_file(str(tmp_path / 'killed' / 'iter_6.pth'))['state_dict']
+    for k, v in full.items():
+        assert torch.equal(resumed[k], v), k

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import MODELS
+from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from runner_utils import Interrupted, write_cityscapes_images  # + InterruptHook
 
 H, W = 32, 64
@@ -186,8 +187,8 @@ def test_kill_and_resume_restores_every_part(tmp_path, source_checkpoint):
     cfg.resume = True
     Runner.from_cfg(cfg).train()
 
-    full = torch.load(tmp_path / 'full' / 'iter_4.pth')
-    resumed = torch.load(tmp_path / 'killed' / 'iter_4.pth')
+    full = load_checkpoint_file(str(tmp_path / 'full' / 'iter_4.pth'))
+    resumed = load_checkpoint_file(str(tmp_path / 'killed' / 'iter_4.pth'))
     for prefix in ('segmentor.', 'generator.', 'discriminator.', 'source_model.'):
         keys = [k for k in full['state_dict'] if k.startswith(prefix)]
         assert keys, prefix
