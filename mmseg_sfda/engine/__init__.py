@@ -1,4 +1,4 @@
-from .hooks import PseudoLabelHook
+from .hooks import BNStatsHook, PseudoLabelHook
 from .multi_module_optim_wrapper_constructor import MultiModuleOptimWrapperConstructor
 
-__all__ = ['MultiModuleOptimWrapperConstructor', 'PseudoLabelHook']
+__all__ = ['BNStatsHook', 'MultiModuleOptimWrapperConstructor', 'PseudoLabelHook']

@@ -19,8 +19,15 @@ class FocalEntropyLoss(BaseLoss):
 
     ``alpha`` (0.002) and ``gamma`` (3) are the paper's Sec. 4.1 values;
     ``alpha`` is the constant in front of Eq. 2 and is applied on top of
-    ``loss_weight`` (total factor ``loss_weight * alpha``). Nothing is
-    detached: the focal factor ``(1 - h)^gamma`` gets gradients as well.
+    ``loss_weight`` (total factor ``loss_weight * alpha``).
+
+    ``detach_weight=True`` (default): the focal factor ``(1 - h)^gamma`` is a
+    per-pixel weight without gradient (Eq. 2's intent: "down-weight the
+    contribution of uncertain predictions"), so the gradient is
+    ``alpha * (1 - h)^gamma * dh``: every pixel's entropy is lowered, certain
+    pixels the most. ``False`` differentiates the product,
+    ``d[(1 - h)^gamma h] = (1 - h)^(gamma - 1) (1 - (1 + gamma) h) dh``, which
+    for normalised ``h > 1 / (1 + gamma)`` (1/4 at gamma 3) RAISES the entropy.
 
     - ``normalize_entropy=True`` (default): ``h`` is divided by ``log C`` so
       it lies in [0, 1] and ``(1 - h)^gamma`` is a non-negative weight
@@ -38,6 +45,8 @@ class FocalEntropyLoss(BaseLoss):
         alpha (float): Eq. 2's alpha. Default: 0.002.
         gamma (float): Focusing exponent of Eq. 2. Default: 3.
         normalize_entropy (bool): Divide ``h`` by ``log C``. Default: True.
+        detach_weight (bool): No gradient through ``(1 - h)^gamma``.
+            Default: True.
         loss_weight (float): Multiplier of the loss. Default: 1.0.
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_focal_entropy'.
@@ -47,6 +56,7 @@ class FocalEntropyLoss(BaseLoss):
                  alpha: float = 0.002,
                  gamma: float = 3.0,
                  normalize_entropy: bool = True,
+                 detach_weight: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal_entropy') -> None:
         super().__init__(loss_weight, loss_name)
@@ -61,6 +71,7 @@ class FocalEntropyLoss(BaseLoss):
         self.alpha = alpha
         self.gamma = gamma
         self.normalize_entropy = normalize_entropy
+        self.detach_weight = detach_weight
 
     def forward(self,
                 cls_score: Tensor,
@@ -84,7 +95,10 @@ class FocalEntropyLoss(BaseLoss):
         check_logits(cls_score, 'FocalEntropyLoss')
         _, ent = softmax_entropy(cls_score, self.normalize_entropy,
                                  'FocalEntropyLoss')  # (B, H, W)
-        per_pixel = (1. - ent).pow(self.gamma) * ent
+        focal = (1. - ent).pow(self.gamma)
+        if self.detach_weight:
+            focal = focal.detach()
+        per_pixel = focal * ent
         if weight is not None:
             per_pixel = per_pixel * pixel_weight(weight, per_pixel,
                                                  'FocalEntropyLoss')
