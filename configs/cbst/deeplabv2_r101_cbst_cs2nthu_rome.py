@@ -10,7 +10,7 @@ model = dict(
     source_checkpoint='work_dirs/deeplabv2_r101_cityscapes-1024x512_40k/iter_40000.pth',
     segmentor=dict(data_preprocessor=dict(size=(512, 1024))))
 # NTHU cities have 3200 train images at most: rounds of two epochs are shorter
-max_iters = 7 * 6400
+max_iters = 3 * 6400  # cbst_rounds (3) rounds
 param_scheduler = [
     dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]

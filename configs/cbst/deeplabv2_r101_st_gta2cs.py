@@ -7,7 +7,7 @@ custom_hooks = [
         type='PseudoLabelHook',
         label_pipeline={{_base_.cbst_label_pipeline}},
         round_epochs=2,
-        max_rounds=7,
+        max_rounds={{_base_.cbst_rounds}},
         policy=dict(
             type='global_portion',
             portion=dict(start=0.2, step=0.05, max_portion=0.5)))

@@ -1,7 +1,11 @@
 # DeepLab-V2 ResNet-101 (output stride 8) with the ASPP-sum classifier of
 # AdaptSegNet / ADVENT / CBST.
 
-norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN fails on 1 CPU proc
+# BN affine parameters frozen (requires_grad=False), as in the DeepLab-V2 code of
+# AdaptSegNet / ADVENT / CBST (CRST) / SIM / IntraDA (affine_par, requires_grad=False);
+# the layers stay in train mode (their running statistics follow model.bn_stats).
+# SyncBN fails on 1 CPU proc.
+norm_cfg = dict(type='BN', requires_grad=False)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
