@@ -12,11 +12,13 @@ Makes the toy domains (``tools/make_toy_domains.py``), converts the source label
 the small source model through mmengine's runner, scores it on the target val set with
 the class-subset metric, prints a table and writes ``<work-dir>/demo_<method>.png``
 (image | ground truth | predictions). Every stage resumes: a second run reuses what exists.
+Each ``--seed`` has its own folders (``data/toy_seed1``, ``work_dirs/demo_seed1``); a
+checkpoint or toy set made with another seed is never reused.
 """
 import argparse
 import json
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -50,17 +52,24 @@ METHOD_CFGS = {
 COLUMNS = ('mIoU', 'mIoU16', 'mIoU13', 'aAcc')
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--method', choices=['source'] + sorted(METHOD_CFGS),
                         default='source')
-    parser.add_argument('--data-root', default='data/toy')
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--data-root',
+                        help='default data/toy (data/toy_seed{N} for --seed N != 0)')
+    parser.add_argument('--work-dir',
+                        help='default work_dirs/demo (work_dirs/demo_seed{N} for N != 0)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='data, models and training draws; each seed has its folders')
     parser.add_argument('--num-vis', type=int, default=4, help='rows in the picture')
     parser.add_argument('--source-iters', type=int, help='override the source schedule')
     parser.add_argument('--adapt-iters', type=int, help='override the method schedule')
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    suffix = '' if args.seed == 0 else f'_seed{args.seed}'
+    args.data_root = args.data_root or f'data/toy{suffix}'
+    args.work_dir = args.work_dir or f'work_dirs/demo{suffix}'
+    return args
 
 
 def adabn_loader(data_root: str) -> dict:

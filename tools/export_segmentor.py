@@ -5,7 +5,8 @@ checkpoint, loadable by the stock mmseg config the segmentor was built from.
 """
 import argparse
 
-import mmseg_sfda  # noqa: F401  (allowlists checkpoint types for torch.load)
+import mmseg_sfda  # noqa: F401  (reads mmengine checkpoints with weights_only=True)
+from mmseg_sfda.utils.checkpoint_compat import CheckpointFileError
 from mmseg_sfda.utils.checkpoint_export import export_segmentor
 
 
@@ -14,7 +15,10 @@ def main() -> None:
     parser.add_argument('checkpoint', help='checkpoint of an adaptation run')
     parser.add_argument('out', help='where to write the plain mmseg checkpoint')
     args = parser.parse_args()
-    n = export_segmentor(args.checkpoint, args.out)
+    try:
+        n = export_segmentor(args.checkpoint, args.out)
+    except (ValueError, FileNotFoundError, KeyError, CheckpointFileError) as err:
+        raise SystemExit(f'export_segmentor: {err}') from None
     print(f'wrote {n} tensors of the segmentor to {args.out}')
 
 

@@ -9,9 +9,11 @@ Example::
 Writes ``<out>/gta5`` and ``<out>/synthia`` (source look) and
 ``<out>/cityscapes`` and ``<out>/nthu`` (target look). Each image is seeded
 from (seed, domain, index), so the output does not depend on ``--nproc``;
-a re-run skips files that exist.
+a re-run skips files that exist. ``<out>/toy_domains.json`` records the seed, size and
+shift; a run into a folder made with other ones stops (no mix of two toy sets).
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -145,9 +147,53 @@ def summarize(args: argparse.Namespace, tasks: Sequence[Task],
     return '\n'.join(lines)
 
 
+MANIFEST = 'toy_domains.json'
+
+
+def settings(args: argparse.Namespace) -> dict:
+    """What the images depend on (the counts only say how many there are)."""
+    return dict(seed=args.seed, height=args.height, width=args.width, shift=args.shift)
+
+
+def check_out_dir(args: argparse.Namespace, tasks: Sequence[Task]) -> Optional[str]:
+    """A message when ``args.out`` holds toy images made with other settings; else
+    record this run's settings there."""
+    path = os.path.join(args.out, MANIFEST)
+    wanted = settings(args)
+    if os.path.isfile(path):
+        with open(path) as f:
+            made = json.load(f)
+        if made != wanted:
+            return (f'{args.out} holds toy domains made with {made} ({path}); this run '
+                    f'asks for {wanted}. Mixing them would give a data set of two kinds: '
+                    'give another --out, or delete the folder to remake it.')
+    else:  # made before the manifest existed: compare the size of an image
+        for task in tasks:
+            image = item_files(task.layout, task.root, task.split, task.index,
+                               task.city)['image']
+            if os.path.exists(image):
+                img = cv2.imread(image, cv2.IMREAD_UNCHANGED)
+                if img is not None and img.shape[:2] != (args.height, args.width):
+                    return (f'{args.out} holds toy images of {img.shape[0]}x'
+                            f'{img.shape[1]} (e.g. {image}); this run asks for '
+                            f'{args.height}x{args.width}. Give another --out, or '
+                            'delete the folder to remake it.')
+                break
+    os.makedirs(args.out, exist_ok=True)
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(wanted, f)
+    os.replace(tmp, path)
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     tasks = make_tasks(args)
+    problem = check_out_dir(args, tasks)
+    if problem is not None:
+        print(f'make_toy_domains: {problem}', file=sys.stderr)
+        return 2
     t0 = time.time()
     results = run(tasks, args.nproc)
     print()

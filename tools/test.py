@@ -8,7 +8,7 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-import mmseg_sfda  # noqa: F401  (registers components, allowlists checkpoint types)
+import mmseg_sfda  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_sfda.apis import finish_distributed, init_cpu_distributed, load_config
 from mmseg_sfda.apis.input_checks import CfgOptionsAction, check_run, exit_on_bad_input
 from mmseg_sfda.utils.bad_input import MissingInputError

@@ -12,6 +12,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import METRICS
 
 from mmseg_sfda.utils.adabn import adapt_bn_statistics
+from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 
 
 def _prepare(cfg: Config, work_dir: str) -> Config:
@@ -29,6 +30,10 @@ def train(cfg: Config, work_dir: str, resume: bool = True) -> str:
     interrupted one continues from its latest checkpoint.
     """
     final = osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+    latest = find_latest_checkpoint(work_dir) if resume else None
+    for ckpt in (final, latest):
+        if resume and ckpt and osp.isfile(ckpt):
+            _check_seed(ckpt, cfg.get('randomness', {}).get('seed'))
     if resume and osp.isfile(final):
         return final
     cfg = _prepare(cfg, work_dir)
@@ -37,6 +42,17 @@ def train(cfg: Config, work_dir: str, resume: bool = True) -> str:
     if not osp.isfile(final):
         raise RuntimeError(f'training finished without writing {final}')
     return final
+
+
+def _check_seed(checkpoint: str, seed: Optional[int]) -> None:
+    """Refuse to reuse a checkpoint trained with another seed."""
+    if seed is None:
+        return
+    meta = load_checkpoint_file(checkpoint, map_location='cpu').get('meta', {})
+    if meta.get('seed') not in (None, seed):
+        raise RuntimeError(
+            f'{checkpoint} was trained with seed {meta["seed"]}, this run asks for seed '
+            f'{seed}: use another work_dir for this seed (or delete that one)')
 
 
 def build_test_runner(cfg: Config, checkpoint: str, work_dir: str,

@@ -11,10 +11,14 @@ PREFIX = 'segmentor.'
 def export_segmentor(src: str, dst: str) -> int:
     """Write ``src``'s segmentor as ``{'state_dict', 'meta'}`` to ``dst`` atomically.
 
-    Returns the number of tensors written.
+    Returns the number of tensors written; ``dst`` must not be ``src`` (ValueError).
     """
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint not found: {src}')
+    if osp.realpath(src) == osp.realpath(dst) or (osp.exists(dst) and osp.samefile(src, dst)):
+        raise ValueError(f'the output {dst} is the input checkpoint {src}: exporting would '
+                         'overwrite the training checkpoint (its generator, discriminator '
+                         'and optimizer states). Give another output file.')
     ckpt = _load_checkpoint(src, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     seg = {k[len(PREFIX):]: v for k, v in state.items() if k.startswith(PREFIX)}

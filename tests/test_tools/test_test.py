@@ -54,3 +54,30 @@ def test_test_tool_evaluates_toy_config(tool, toy_val, tmp_path):
     found = re.search(r'mIoU: ([\d.]+).*mIoU16: ([\d.]+).*mIoU13: ([\d.]+)', out)
     assert found, out[-2000:]
     assert all(0.0 <= float(v) <= 100.0 for v in found.groups())
+
+
+def run_test_tool(config, ckpt, root, work_dir):
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'test.py'), config, ckpt, '--work-dir',
+         str(work_dir), '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+         'test_dataloader.batch_size=1'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    return result, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_adaptation_checkpoint_with_source_only_config_scores_its_segmentor(
+        toy_val, tmp_path):
+    """Never an untrained model: the segmentor.* weights are loaded, and say so."""
+    root, ckpt = toy_val
+    plain = torch.load(ckpt, weights_only=True)['state_dict']
+    adapted = str(tmp_path / 'adapted.pth')
+    torch.save(dict(state_dict={f'segmentor.{k}': v for k, v in plain.items()},
+                    meta=dict()), adapted)
+    scores = []
+    for path in (ckpt, adapted):
+        result, out = run_test_tool(CONFIG, path, root, tmp_path)
+        assert result.returncode == 0, out[-2000:]
+        scores.append(re.search(r'mIoU: ([\d.]+)', out).group(1))
+    assert 'is a checkpoint of a DomainAdaptiveSegmentor' in out
+    assert scores[0] == scores[1]
