@@ -394,8 +394,9 @@ def explain_error(err: BaseException, cfg: Optional[Config] = None) -> Optional[
                 f'batch_size={batch}; e.g. the image-pool branch of DeepLabV3\'s ASPP '
                 'head pools each image to 1x1): train with at least 2 images per GPU, or '
                 "use norm_cfg=dict(type='SyncBN') over several GPUs, or a GroupNorm model")
-    if 'failed to load image' in text:
-        path = text.split('failed to load image:', 1)[-1].strip().splitlines()[0]
+    found = re.search(r"failed to load image: (.+)|cannot identify image file '(.+?)'", text)
+    if found:
+        path = found.group(1) or found.group(2)
         return (f'cannot decode image {path} (corrupt or not an image): re-download or '
                 're-convert it, or remove it (and its label) from the dataset')
     if re.search(r'needs .* \[\w+\]; .*Fix: ', text) and isinstance(err, ValueError):

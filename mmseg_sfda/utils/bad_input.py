@@ -64,7 +64,9 @@ def image_file_problem(path: str, label: bool = False) -> Optional[str]:
             return 'is not a PNG file (wrong signature)'
         if tail != PNG_END:
             return 'is a truncated PNG (no end chunk; the file was cut off)'
-        if label and head[12:16] == b'IHDR':
+        if head[12:16] != b'IHDR':
+            return 'is a corrupt PNG (no IHDR header chunk)'
+        if label:
             colour = struct.unpack('>B', head[25:26])[0]
             channels = PNG_CHANNELS.get(colour, 0)
             if channels != 1:

@@ -6,6 +6,8 @@ import numpy as np
 
 from bad_input_utils import fails
 
+from mmseg_sfda.utils.bad_input import PNG_END
+
 
 def _train_on(toy, tmp_path, root):
     return fails('train.py', toy.source_cfg, '--work-dir', tmp_path / 'w', '--cfg-options',
@@ -63,3 +65,20 @@ def test_zero_byte_label(toy, tmp_path):
     open(bad, 'wb').close()
     msg = _train_on(toy, tmp_path, root)
     assert f'label {bad} is empty (0 bytes)' in msg
+
+
+def test_undecodable_png_in_a_loader_worker(toy, tmp_path):
+    """A PNG whose ends look sound but whose data is garbage passes the cheap check and
+    fails to decode in a loader worker: still one message naming the file."""
+    root = toy.copy_data(tmp_path)
+    images = toy.files(osp.join(root, 'images'), '.png')
+    for bad in images:  # every image: the first batch meets one
+        with open(bad, 'rb') as f:
+            header = f.read(33)  # signature and IHDR: the size is readable
+        with open(bad, 'wb') as f:
+            f.write(header + b'\x00' * 64 + PNG_END)
+    msg = fails('train.py', toy.source_cfg, '--work-dir', tmp_path / 'w', '--cfg-options',
+                f'train_dataloader.dataset.data_root={root}',
+                'train_dataloader.num_workers=1')
+    assert 'cannot decode image' in msg and any(p in msg for p in images)
+    assert 'DataLoader worker' not in msg

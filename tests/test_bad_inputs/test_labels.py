@@ -65,6 +65,15 @@ def test_pseudo_label_of_wrong_size(toy, tmp_path):
     assert 'is 16x32 (HxW) but its image' in msg and 'regenerate the round' in msg
 
 
+def test_pseudo_label_of_wrong_size_in_a_loader_worker(toy, tmp_path):
+    """The same, raised in a loader worker: no worker traceback in the message."""
+    cfg, round_dir = _pseudo_config(toy, tmp_path, (16, 32), 1)
+    msg = fails('train.py', cfg, '--work-dir', tmp_path / 'w', '--cfg-options',
+                'train_dataloader.num_workers=1')
+    assert f'LoadPseudoLabel: {round_dir}/labels/' in msg and 'is 16x32 (HxW)' in msg
+    assert 'DataLoader worker' not in msg and 'Original Traceback' not in msg
+
+
 def test_batch_of_one_with_image_pool_batchnorm(toy, tmp_path):
     """DeepLabV3's ASPP image-pool branch pools to 1x1: BN cannot train on one image."""
     msg = fails('train.py', toy.source_cfg, '--work-dir', tmp_path / 'w', '--cfg-options',

@@ -24,9 +24,11 @@ def test_broken_files_are_named(tmp_path):
     (tmp_path / 'cut.png').write_bytes(data[:-5])
     (tmp_path / 'empty.png').write_bytes(b'')
     (tmp_path / 'text.jpg').write_bytes(b'hello')
+    (tmp_path / 'noihdr.png').write_bytes(data[:8] + b'\x00' * 40 + data[-12:])
     assert image_file_problem(str(tmp_path / 'none.png')) == 'does not exist'
     assert image_file_problem(str(tmp_path / 'empty.png')) == 'is empty (0 bytes)'
     assert 'truncated PNG' in image_file_problem(str(tmp_path / 'cut.png'))
+    assert 'no IHDR header chunk' in image_file_problem(str(tmp_path / 'noihdr.png'))
     assert 'not a JPEG' in image_file_problem(str(tmp_path / 'text.jpg'))
     assert image_file_problem(str(tmp_path / 'rgb.png')) is None  # an image may be RGB
     assert 'has 3 channels' in image_file_problem(str(tmp_path / 'rgb.png'), label=True)
