@@ -261,7 +261,7 @@ class PseudoLabelHook(Hook):
 
         A complete round directory made by the same weights (a run killed after
         labelling, before its next checkpoint) is adopted as it is."""
-        pass  # MUTATION
+        self._refresh_bn_statistics(runner)
         model = self._labelling_model(runner)
         round_dir = osp.join(self.out_dir, f'round_{r}')
         fingerprint = self._fingerprint(model)
@@ -295,6 +295,19 @@ class PseudoLabelHook(Hook):
                     "with_source_model, or model='segmentor'")
             model = outer.source_model
         return model
+
+    def _refresh_bn_statistics(self, runner: Runner) -> None:
+        """With ``bn_stats.refresh`` on the model, label with target BN statistics:
+        ``BNStatsHook`` re-estimates them on the labelling model first."""
+        policy = getattr(_unwrap(runner.model), 'bn_stats', None)
+        if policy is None or not policy.refresh:
+            return
+        hooks = [h for h in runner.hooks if hasattr(h, 'refresh') and
+                 type(h).__name__ == 'BNStatsHook']
+        if not hooks:
+            raise RuntimeError('PseudoLabelHook: the model has bn_stats.refresh=True, '
+                               "which needs dict(type='BNStatsHook') in custom_hooks")
+        hooks[0].refresh(runner, with_source_model=self.model_name == 'source_model')
 
     def _build_loader(self, runner: Runner):
         if self._loader is None:
