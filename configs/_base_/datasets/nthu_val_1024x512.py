@@ -7,6 +7,8 @@ nthu_val_test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
+# mmseg.apis.inference_model reads the top-level test_pipeline
+test_pipeline = nthu_val_test_pipeline
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,

@@ -6,5 +6,7 @@ nthu_val_test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
+# mmseg.apis.inference_model reads the top-level test_pipeline
+test_pipeline = nthu_val_test_pipeline
 val_dataloader = dict(dataset=dict(pipeline=nthu_val_test_pipeline))
 test_dataloader = val_dataloader

@@ -5,6 +5,8 @@ toy_cityscapes_val_test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
+# mmseg.apis.inference_model reads the top-level test_pipeline
+test_pipeline = toy_cityscapes_val_test_pipeline
 val_dataloader = dict(
     batch_size=4, num_workers=1,
     dataset=dict(data_root='data/toy/cityscapes', pipeline=toy_cityscapes_val_test_pipeline))

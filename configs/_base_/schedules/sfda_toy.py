@@ -15,5 +15,7 @@ param_scheduler = dict(segmentor=[
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=1),
+    # --show-dir draws every image of the small toy val set (mmseg: every 50th)
+    visualization=dict(type='SegVisualizationHook', interval=1))
 randomness = dict(seed=0)

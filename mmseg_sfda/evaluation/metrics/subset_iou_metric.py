@@ -1,12 +1,16 @@
 """IoU metric over several class subsets from one confusion matrix."""
+import os.path as osp
 import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
+from mmengine.utils import mkdir_or_exist
+from PIL import Image
 from prettytable import PrettyTable
 
 from mmseg.registry import METRICS
@@ -127,6 +131,13 @@ class SubsetIoUMetric(BaseMetric):
         nan_to_num (float, optional): Replace NaN per-class IoU/Acc by this
             value before averaging (as in mmseg). Default: None.
         collect_device (str): Device for collecting results across ranks.
+        output_dir (str, optional): Write each prediction as ``<image name>.png``
+            (train ids; +1 with ``reduce_zero_label``) here, as ``IoUMetric`` does
+            (``tools/test.py --out``; mmseg's ``confusion_matrix.py`` reads them).
+        format_only (bool): Only write the predictions (no ground truth needed, no
+            metrics), e.g. for a test server.
+        keep_results (bool): Set by mmseg's ``tools/test.py --out``; the predictions
+            are written to ``output_dir`` either way.
         prefix (str, optional): Prefix of the metric names.
 
     Note:
@@ -142,12 +153,19 @@ class SubsetIoUMetric(BaseMetric):
                  iou_metrics: Union[str, List[str]] = ['mIoU'],
                  nan_to_num: Optional[float] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
+                 output_dir: Optional[str] = None,
+                 format_only: bool = False,
+                 keep_results: bool = False,
+                 prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if kwargs.get('format_only') or kwargs.get('output_dir'):
-            raise ValueError('SubsetIoUMetric does not support format_only / '
-                             'output_dir; use mmseg IoUMetric for that')
+        if format_only and not output_dir:
+            raise ValueError('SubsetIoUMetric: format_only=True writes the predictions '
+                             'to output_dir; set output_dir (tools/test.py --out DIR)')
+        self.output_dir = output_dir
+        self.format_only = format_only
+        self.keep_results = keep_results
+        if output_dir and is_main_process():
+            mkdir_or_exist(output_dir)
         metrics = [iou_metrics] if isinstance(iou_metrics, str) \
             else list(iou_metrics)
         if metrics != ['mIoU']:
@@ -306,15 +324,31 @@ class SubsetIoUMetric(BaseMetric):
         return pred, label
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Accumulate the confusion matrix of every sample of a batch."""
+        """Accumulate the confusion matrix of every sample of a batch (and write the
+        predictions to ``output_dir``)."""
         for data_sample in data_samples:
             pred = data_sample['pred_sem_seg']['data'].squeeze()
-            label = data_sample['gt_sem_seg']['data'].squeeze()
-            self.accumulate(pred, label)
+            if not self.format_only:
+                label = data_sample['gt_sem_seg']['data'].squeeze()
+                self.accumulate(pred, label)
+            if self.output_dir is not None:
+                self._write_prediction(pred, data_sample)
+
+    def _write_prediction(self, pred: torch.Tensor, data_sample: dict) -> None:
+        """``output_dir/<image name>.png`` as ``IoUMetric`` writes it."""
+        name = osp.splitext(osp.basename(data_sample['img_path']))[0]
+        mask = _to_numpy(pred).astype(np.int64)
+        if data_sample.get('reduce_zero_label', False):
+            mask = mask + 1
+        Image.fromarray(mask.astype(np.uint8)).save(
+            osp.abspath(osp.join(self.output_dir, f'{name}.png')))
 
     # ------------------------------------------------------------ compute
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Sum per-rank confusion matrices and compute the metrics."""
+        if self.format_only:
+            print_log(f'predictions are written to {self.output_dir}', 'current')
+            return OrderedDict()
         n = self.num_classes
         conf = np.zeros((n, n), dtype=np.int64)
         for part in results:

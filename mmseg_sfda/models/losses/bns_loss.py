@@ -35,7 +35,9 @@ class BNSLoss(BaseLoss):
     model, so its parameters and buffers are untouched; the frozen copy must
     be in eval mode (a BN layer in training mode raises, since it would
     update its running statistics). Attach after making the frozen copy
-    (``copy.deepcopy`` of a hooked model also copies the hooks).
+    (``copy.deepcopy`` of a hooked model also copies the hooks), and again
+    when layers are replaced (mmengine's ``revert_sync_batchnorm`` swaps
+    SyncBN for new BN modules without the hooks): ``is_attached_to`` tells.
 
     Args:
         norm (str): 'squared' (paper) or 'l2' (DeepInversion).
@@ -52,12 +54,25 @@ class BNSLoss(BaseLoss):
         check_choice(norm, _NORMS, 'BNSLoss', 'norm')
         self.norm = norm
         self._handles: List[RemovableHandle] = []
+        self._layers: List[_BatchNorm] = []
         self._records: Dict[str, Tuple[Tensor, Tensor, _BatchNorm]] = {}
 
     @property
     def num_hooked_layers(self) -> int:
         """Number of BatchNorm layers currently hooked."""
         return len(self._handles)
+
+    @staticmethod
+    def batch_norm_layers(module: nn.Module) -> List[Tuple[str, _BatchNorm]]:
+        """``(name, layer)`` of the BatchNorm layers with running statistics."""
+        return [(name, m) for name, m in module.named_modules()
+                if isinstance(m, _BatchNorm) and m.track_running_stats]
+
+    def is_attached_to(self, module: nn.Module) -> bool:
+        """Whether the hooks sit on exactly the current BN layers of ``module``."""
+        current = [layer for _, layer in self.batch_norm_layers(module)]
+        return len(current) == len(self._layers) and all(
+            a is b for a, b in zip(current, self._layers))
 
     def attach(self, module: nn.Module) -> 'BNSLoss':
         """Hook every BatchNorm layer of ``module`` (replacing old hooks).
@@ -69,8 +84,7 @@ class BNSLoss(BaseLoss):
         if not isinstance(module, nn.Module):
             raise TypeError('BNSLoss.attach expects an nn.Module, got '
                             f'{type(module).__name__}')
-        layers = [(name, m) for name, m in module.named_modules()
-                  if isinstance(m, _BatchNorm) and m.track_running_stats]
+        layers = self.batch_norm_layers(module)
         if not layers:
             raise ValueError(
                 f'BNSLoss: {type(module).__name__} has no BatchNorm layer '
@@ -80,6 +94,7 @@ class BNSLoss(BaseLoss):
         for name, layer in layers:
             self._handles.append(
                 layer.register_forward_pre_hook(self._make_hook(name)))
+            self._layers.append(layer)
         return self
 
     def detach(self) -> None:
@@ -87,6 +102,7 @@ class BNSLoss(BaseLoss):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._layers = []
         self.clear()
 
     def clear(self) -> None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import PixelData
+from PIL import Image
 
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
@@ -223,3 +224,45 @@ def test_out_of_range_prediction_raises():
     metric = SubsetIoUMetric(num_classes=3)
     with pytest.raises(ValueError, match='prediction value 7'):
         metric.accumulate(np.array([0, 7]), np.array([0, 1]))
+
+
+def _named_sample(pred, label, name: str, reduce_zero_label: bool = False) -> dict:
+    sample = _sample(pred, label)
+    sample.set_metainfo(dict(img_path=f'/data/{name}.jpg',
+                             reduce_zero_label=reduce_zero_label))
+    return sample.to_dict()
+
+
+@pytest.mark.parametrize('reduce_zero_label', [False, True])
+def test_output_dir_writes_predictions_like_iou_metric(tmp_path, reduce_zero_label):
+    """``tools/test.py --out`` (mmseg's sets keep_results too): the same PNGs as IoUMetric,
+    and the metrics still computed."""
+    pred = np.array([[0, 1], [2, 1]])
+    label = np.array([[0, 1], [2, 2]])
+    ours, stock = tmp_path / 'ours', tmp_path / 'stock'
+    metric = SubsetIoUMetric(output_dir=str(ours), keep_results=True)
+    iou = IoUMetric(output_dir=str(stock))
+    for m in (metric, iou):
+        m.dataset_meta = dict(classes=('a', 'b', 'c'))
+        m.process({}, [_named_sample(pred, label, 'img_0', reduce_zero_label)])
+    result = metric.evaluate(1)
+    assert result['mIoU'] == iou.evaluate(1)['mIoU']
+    written = np.array(Image.open(ours / 'img_0.png'))
+    np.testing.assert_array_equal(written, np.array(Image.open(stock / 'img_0.png')))
+    np.testing.assert_array_equal(written, pred + int(reduce_zero_label))
+
+
+def test_format_only_needs_no_labels_and_returns_no_metrics(tmp_path):
+    metric = SubsetIoUMetric(output_dir=str(tmp_path), format_only=True)
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    sample = SegDataSample(metainfo=dict(img_path='/data/x.png'))
+    sample.pred_sem_seg = PixelData(data=torch.tensor([[[2, 0], [1, 1]]]))
+    metric.process({}, [sample.to_dict()])
+    assert metric.evaluate(1) == {}
+    np.testing.assert_array_equal(np.array(Image.open(tmp_path / 'x.png')),
+                                  [[2, 0], [1, 1]])
+
+
+def test_format_only_without_output_dir_names_the_fix():
+    with pytest.raises(ValueError, match='output_dir'):
+        SubsetIoUMetric(format_only=True)
