@@ -3,6 +3,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -18,3 +20,39 @@ def test_headline_names_missing_data_and_source_checkpoint(tmp_path):
         'iter_40000.pth' in err
     assert 'train_dataloader.dataset.data_root: data/cityscapes' in err
     assert 'configs/source_only/' in err and 'dataset_preparation.md' in err
+
+
+@pytest.mark.slow
+def test_label_of_another_size_than_its_image_is_refused(tmp_path):
+    """A misaligned image/label pair is never trained on: the run stops naming both."""
+    import cv2
+    import numpy as np
+    gta, city = tmp_path / 'gta5', tmp_path / 'cs'
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        (gta / 'images').mkdir(parents=True, exist_ok=True)
+        (gta / 'labels').mkdir(exist_ok=True)
+        cv2.imwrite(str(gta / 'images' / f'{i:05d}.png'),
+                    rng.integers(0, 255, (32, 64, 3), dtype=np.uint8))
+        size = (30, 60) if i == 0 else (32, 64)
+        cv2.imwrite(str(gta / 'labels' / f'{i:05d}_labelTrainIds.png'),
+                    np.zeros(size, np.uint8))
+    for folder in ('leftImg8bit', 'gtFine'):
+        (city / folder / 'val' / 'c').mkdir(parents=True)
+    cv2.imwrite(str(city / 'leftImg8bit' / 'val' / 'c' / 'c_0_0_leftImg8bit.png'),
+                rng.integers(0, 255, (32, 64, 3), dtype=np.uint8))
+    cv2.imwrite(str(city / 'gtFine' / 'val' / 'c' / 'c_0_0_gtFine_labelTrainIds.png'),
+                np.zeros((32, 64), np.uint8))
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'),
+         osp.join(REPO, 'configs', 'toy', 'deeplabv3_r18_toy-gta5_source.py'),
+         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+         f'train_dataloader.dataset.data_root={gta}',
+         f'val_dataloader.dataset.data_root={city}',
+         f'test_dataloader.dataset.data_root={city}', 'train_cfg.max_iters=2',
+         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f'{gta}/images/00000.png is 32x64' in result.stderr
+    assert f'{gta}/labels/00000_labelTrainIds.png is 30x60' in result.stderr
+    assert not list((tmp_path / 'work').glob('*.pth'))
