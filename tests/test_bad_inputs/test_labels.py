@@ -2,6 +2,7 @@
 data's) and batches BatchNorm cannot train on."""
 import os
 import os.path as osp
+import shutil
 
 import cv2
 import numpy as np
@@ -63,6 +64,15 @@ def test_pseudo_label_of_wrong_size(toy, tmp_path):
     msg = fails('train.py', cfg, '--work-dir', tmp_path / 'w')
     assert f'LoadPseudoLabel: {round_dir}/labels/' in msg
     assert 'is 16x32 (HxW) but its image' in msg and 'regenerate the round' in msg
+
+
+def test_pseudo_label_files_deleted(toy, tmp_path):
+    """The round's label files removed under a run that reads them."""
+    cfg, round_dir = _pseudo_config(toy, tmp_path, (32, 64), 1)
+    shutil.rmtree(round_dir / 'labels')
+    msg = fails('train.py', cfg, '--work-dir', tmp_path / 'w')
+    assert f'LoadPseudoLabel: pseudo label not found: {round_dir}/labels/' in msg
+    assert 'one file per training image' in msg
 
 
 def test_pseudo_label_of_wrong_size_in_a_loader_worker(toy, tmp_path):
