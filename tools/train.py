@@ -13,7 +13,6 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_sfda.apis import (check_inputs, enable_amp, finish_distributed,
                              init_cpu_distributed, load_config)
-from mmseg_sfda.engine.hooks import NonFiniteError
 from mmseg_sfda.apis.input_checks import (CfgOptionsAction, add_label_check,
                                           check_run, exit_on_bad_input)
 

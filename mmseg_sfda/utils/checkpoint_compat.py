@@ -21,11 +21,14 @@ from typing import Iterator, List, Optional
 import numpy as np
 import torch
 
+from .bad_input import BadInputError
+
 _GLOBAL = re.compile(r'unsupported (?:global: )?GLOBAL ([\w.]+)', re.IGNORECASE)
 
 
-class CheckpointFileError(pickle.UnpicklingError):
-    """A file given as a checkpoint that cannot be read safely (or at all)."""
+class CheckpointFileError(BadInputError, pickle.UnpicklingError):
+    """A file given as a checkpoint that cannot be read safely (or at all); the tools
+    print its message instead of a traceback."""
 
 
 def mmengine_checkpoint_types() -> List[object]:

@@ -12,6 +12,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
+from mmseg_sfda.utils.bad_input import BadInputError, MissingInputError
+
 _TMP = re.compile(r'^\.(.+\.pth|last_checkpoint)\.tmp$')  # left by a killed save
 PREFIX = 'segmentor.'  # DomainAdaptiveSegmentor's adapted model
 
@@ -77,7 +79,7 @@ class AtomicCheckpointHook(CheckpointHook):
             return
         here = osp.join(ckpt_dir, osp.basename(named))
         if not osp.isfile(here):
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f'{save_file} names {named}, which is not in this run\'s checkpoint '
                 f'folder {ckpt_dir} (a copied or moved work_dir?), and {ckpt_dir} has no '
                 f'{osp.basename(named)}. Copy that checkpoint here, or resume it by name: '
@@ -110,7 +112,7 @@ class AtomicCheckpointHook(CheckpointHook):
                 checkpoint.clear()
                 checkpoint.update(stripped)
             return
-        raise ValueError(
+        raise BadInputError(
             f'no weight of {source} matches the {type(model).__name__} of this config '
             f'(checkpoint: {sorted(state)[:3]} ...; model: {sorted(wanted)[:3]} ...): it '
             'is a checkpoint of another model. Give the config it was trained with; an '

@@ -10,9 +10,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
+from mmseg_sfda.utils.bad_input import BadInputError
 
-class NonFiniteError(RuntimeError):
-    """Training produced a NaN or Inf loss, gradient or weight."""
+
+class NonFiniteError(BadInputError, RuntimeError):
+    """Training produced a NaN or Inf loss, gradient or weight (the tools print its
+    message, which names the fix, instead of a traceback)."""
 
 
 def _first_non_finite(named: Iterable[Tuple[str, object]]) -> Optional[str]:
@@ -41,9 +44,9 @@ class NonFiniteGuardHook(Hook):
 
     After every training iteration the logged losses (the ``train_step`` outputs whose
     name has ``loss``; ``acc_seg`` of a batch without labelled pixels may be NaN) and,
-    every ``param_interval`` iterations, the trained weights are checked (a NaN / Inf
-    gradient reaches the weights at the optimizer step; steps that AMP's loss scaler
-    skips leave them finite and are not stopped). Every checkpoint is checked before it
+    every ``param_interval`` iterations, the trained weights and the buffers (BN
+    statistics) are checked (a NaN / Inf gradient reaches the weights at the optimizer
+    step; steps that AMP's loss scaler skips leave them finite and are not stopped). Every checkpoint is checked before it
     is written. The run then raises :class:`NonFiniteError` naming the loss (or weight),
     the iteration and the last good checkpoint, and no checkpoint of the non-finite
     state is saved. Priority ``ABOVE_NORMAL``: before the checkpoint hook. With several
@@ -87,10 +90,10 @@ class NonFiniteGuardHook(Hook):
         bad = _first_non_finite((k, v) for k, v in (outputs or {}).items() if 'loss' in k)
         what = None if bad is None else f'loss {bad!r}'
         if what is None and it % self.param_interval == 0:
-            bad = _first_non_finite(
-                (n, p.detach()) for n, p in self._model(runner).named_parameters()
-                if p.requires_grad)
-            what = None if bad is None else f'weight {bad!r} (a non-finite gradient)'
+            model = self._model(runner)
+            trained = [(n, p.detach()) for n, p in model.named_parameters() if p.requires_grad]
+            bad = _first_non_finite(trained + list(model.named_buffers()))
+            what = None if bad is None else f'weight {bad!r}'
         if get_dist_info()[1] > 1:  # every rank stops together
             flag = torch.tensor([0. if what is None else 1.])
             all_reduce(flag)
