@@ -2,7 +2,6 @@
 import copy
 from typing import List, Optional
 
-import torch
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -107,7 +106,7 @@ class BNStatsHook(Hook):
             if not hasattr(model, 'source_model'):
                 raise AttributeError(f'BNStatsHook: {type(model).__name__} has no frozen '
                                      'source_model to re-estimate')
-            targets.append(('source_model', model.source_model))
+            targets.append(('source_model', _unwrap(model.source_model)))
         for name, module in targets:
             used = adapt_bn_statistics(module, self._build_loader(runner),
                                        max_batches=self.max_batches,
