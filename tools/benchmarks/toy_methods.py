@@ -1,0 +1,148 @@
+"""Every method against source-only, AdaBN and its own controls, over seeds, on the toy.
+
+    python tools/benchmarks/toy_methods.py --seeds 0 1 2 --threads 1 \\
+        --out work_dirs/bench_toy/shift1.json
+
+Per seed: the toy data (drawn with that seed), one source model shared by every method,
+source-only, AdaBN (BatchNorm statistics re-estimated on the target training images, no
+gradient) and the oracle (trained on target labels); then each method and its controls,
+``lr0`` (segmentor learning rate 0, same BatchNorm policy: what the statistics alone
+give) and ``term_off`` (its distinctive term switched off, see
+``mmseg_sfda.apis.toy_benchmark.TOY_METHODS``). Prints and writes (JSON and Markdown)
+mean +- std over seeds of mIoU (19 classes), mIoU13, method - AdaBN and the gap closed,
+(method - source) / (oracle - source). The defaults are the method tests' size (64x128,
+short schedules); every run is deterministic (one thread, seeded, no loader workers).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+from typing import Dict, List
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mmseg_sfda  # noqa: E402,F401
+from mmseg_sfda.apis import evaluate, prepare_toy_data, toy_config, train  # noqa: E402
+from mmseg_sfda.apis.toy_benchmark import (TOY_METHODS, VARIANTS,  # noqa: E402
+                                           run_toy_method, toy_adabn_loader)
+
+SOURCE_CFG = 'configs/toy/deeplabv3_r18_toy-gta5_source.py'
+ORACLE_CFG = 'configs/toy/deeplabv3_r18_toy-cityscapes_oracle.py'
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--methods', nargs='+', choices=sorted(TOY_METHODS),
+                   default=sorted(TOY_METHODS))
+    p.add_argument('--variants', nargs='+', choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument('--shift', type=float, default=1.0, help='toy domain gap')
+    p.add_argument('--height', type=int, default=64)
+    p.add_argument('--width', type=int, default=128)
+    p.add_argument('--num-source', type=int, default=96)
+    p.add_argument('--num-target-train', type=int, default=48)
+    p.add_argument('--num-target-val', type=int, default=24)
+    p.add_argument('--source-iters', type=int, default=120)
+    p.add_argument('--adapt-iters', type=int, default=20)
+    p.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
+    p.add_argument('--work-dir', default='work_dirs/bench_toy')
+    p.add_argument('--out', help='JSON path (a .md table is written beside it)')
+    return p.parse_args()
+
+
+def run_options(iters: int, seed: int) -> dict:
+    return {
+        'randomness.seed': seed, 'randomness.deterministic': True,
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+        'train_cfg.val_begin': iters + 1, 'default_hooks.checkpoint.interval': iters,
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+    }
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]:
+    """Every row's test metrics for one seed."""
+    tag = f'shift{args.shift:g}_{args.height}x{args.width}_seed{seed}'
+    root = osp.join(args.work_dir, 'data', tag)
+    work = osp.join(args.work_dir, tag)
+    prepare_toy_data(root, seed=seed, extra=[
+        '--height', str(args.height), '--width', str(args.width), '--shift',
+        str(args.shift), '--num-source', str(args.num_source), '--num-target-train',
+        str(args.num_target_train), '--num-target-val', str(args.num_target_val),
+        '--layouts', 'gta5', 'cityscapes', '--nproc', '1'])
+    size = (args.height, args.width)
+    torch.manual_seed(seed)
+    rows = {}
+    for name, path in (('source-only', SOURCE_CFG), ('oracle', ORACLE_CFG)):
+        cfg = toy_config(path, root, run_options(args.source_iters, seed), size)
+        ckpt = train(cfg, osp.join(work, name))
+        rows[name] = evaluate(cfg, ckpt, osp.join(work, 'eval'))
+        if name == 'source-only':
+            source_ckpt = ckpt
+            rows['AdaBN'] = evaluate(cfg, ckpt, osp.join(work, 'eval'),
+                                     adabn_dataloader=toy_adabn_loader(root))
+    for method in args.methods:
+        for variant in args.variants:
+            torch.manual_seed(seed)
+            _, metrics = run_toy_method(method, root, source_ckpt, work,
+                                        run_options(args.adapt_iters, seed), variant,
+                                        size=size)
+            rows[f'{method} ({variant})'] = list(metrics.values())[-1]
+            print(f'[seed {seed}] {method} ({variant}): '
+                  f"mIoU13 {rows[f'{method} ({variant})']['mIoU13']:.2f}", flush=True)
+    return rows
+
+
+def summarise(per_seed: Dict[int, Dict[str, Dict[str, float]]]) -> List[dict]:
+    """mean +- std over seeds per row: mIoU, mIoU13, - AdaBN, gap closed (mIoU13)."""
+    names = list(next(iter(per_seed.values())))
+    table = []
+    for name in names:
+        cols: Dict[str, List[float]] = {'mIoU': [], 'mIoU13': [], 'minus_adabn': [],
+                                        'gap_closed': []}
+        for rows in per_seed.values():
+            m13, src, orc = (rows[name]['mIoU13'], rows['source-only']['mIoU13'],
+                             rows['oracle']['mIoU13'])
+            cols['mIoU'].append(rows[name]['mIoU'])
+            cols['mIoU13'].append(m13)
+            cols['minus_adabn'].append(m13 - rows['AdaBN']['mIoU13'])
+            cols['gap_closed'].append(100 * (m13 - src) / max(orc - src, 1e-6))
+        table.append({'row': name, **{
+            k: (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.)
+            for k, v in cols.items()}})
+    return table
+
+
+def markdown(table: List[dict], args: argparse.Namespace) -> str:
+    head = (f'seeds {args.seeds}, shift {args.shift:g}, {args.height}x{args.width}, '
+            f'source {args.source_iters} / adaptation {args.adapt_iters} iterations\n\n'
+            '| run | mIoU (19) | mIoU13 | mIoU13 - AdaBN | gap closed (%) |\n'
+            '|---|---|---|---|---|\n')
+    fmt = '{0:.2f} ± {1:.2f}'.format
+    return head + ''.join(
+        f"| {r['row']} | {fmt(*r['mIoU'])} | {fmt(*r['mIoU13'])} | "
+        f"{fmt(*r['minus_adabn'])} | {fmt(*r['gap_closed'])} |\n" for r in table)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    per_seed = {seed: run_seed(args, seed) for seed in args.seeds}
+    table = summarise(per_seed)
+    text = markdown(table, args)
+    print(text)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump({'args': vars(args), 'per_seed': per_seed, 'summary': table}, f,
+                      indent=1)
+        with open(osp.splitext(args.out)[0] + '.md', 'w') as f:
+            f.write(text)
+
+
+if __name__ == '__main__':
+    main()
