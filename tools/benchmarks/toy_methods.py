@@ -22,6 +22,7 @@ import sys
 from typing import Dict, List
 
 import torch
+from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmseg_sfda  # noqa: E402,F401
@@ -48,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--source-iters', type=int, default=120)
     p.add_argument('--adapt-iters', type=int, default=20)
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='cfg-options for every method stage, e.g. '
+                   'model.bn_stats.init=target')
     p.add_argument('--work-dir', default='work_dirs/bench_toy')
     p.add_argument('--out', help='JSON path (a .md table is written beside it)')
     return p.parse_args()
@@ -68,7 +72,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]
     """Every row's test metrics for one seed."""
     tag = f'shift{args.shift:g}_{args.height}x{args.width}_seed{seed}'
     root = osp.join(args.work_dir, 'data', tag)
-    work = osp.join(args.work_dir, tag)
+    work = osp.join(args.work_dir, tag)  # one work dir per --cfg-options: use --work-dir
     prepare_toy_data(root, seed=seed, extra=[
         '--height', str(args.height), '--width', str(args.width), '--shift',
         str(args.shift), '--num-source', str(args.num_source), '--num-target-train',
@@ -88,9 +92,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]
     for method in args.methods:
         for variant in args.variants:
             torch.manual_seed(seed)
-            _, metrics = run_toy_method(method, root, source_ckpt, work,
-                                        run_options(args.adapt_iters, seed), variant,
-                                        size=size)
+            options = dict(run_options(args.adapt_iters, seed), **args.cfg_options)
+            _, metrics = run_toy_method(method, root, source_ckpt, work, options,
+                                        variant, size=size)
             rows[f'{method} ({variant})'] = list(metrics.values())[-1]
             print(f'[seed {seed}] {method} ({variant}): '
                   f"mIoU13 {rows[f'{method} ({variant})']['mIoU13']:.2f}", flush=True)
