@@ -53,6 +53,9 @@ def parse_args() -> argparse.Namespace:
                    help='cfg-options for every method stage, e.g. '
                    'model.bn_stats.init=target')
     p.add_argument('--work-dir', default='work_dirs/bench_toy')
+    p.add_argument('--tag', default='default',
+                   help='method runs go to <work-dir>/<data>/<tag>: one tag per '
+                   '--cfg-options setting (finished runs are reused)')
     p.add_argument('--out', help='JSON path (a .md table is written beside it)')
     return p.parse_args()
 
@@ -72,7 +75,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]
     """Every row's test metrics for one seed."""
     tag = f'shift{args.shift:g}_{args.height}x{args.width}_seed{seed}'
     root = osp.join(args.work_dir, 'data', tag)
-    work = osp.join(args.work_dir, tag)  # one work dir per --cfg-options: use --work-dir
+    work = osp.join(args.work_dir, tag)  # data, source, oracle: shared by every --tag
     prepare_toy_data(root, seed=seed, extra=[
         '--height', str(args.height), '--width', str(args.width), '--shift',
         str(args.shift), '--num-source', str(args.num_source), '--num-target-train',
@@ -93,7 +96,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> Dict[str, Dict[str, float]]
         for variant in args.variants:
             torch.manual_seed(seed)
             options = dict(run_options(args.adapt_iters, seed), **args.cfg_options)
-            _, metrics = run_toy_method(method, root, source_ckpt, work, options,
+            _, metrics = run_toy_method(method, root, source_ckpt,
+                                        osp.join(work, args.tag), options,
                                         variant, size=size)
             rows[f'{method} ({variant})'] = list(metrics.values())[-1]
             print(f'[seed {seed}] {method} ({variant}): '
