@@ -234,7 +234,7 @@ def dataset_problems(cfg: Config, keys: Sequence[str]) -> Tuple[List[str], dict]
                 dataset = DATASETS.build(node)
             except (OSError, ValueError, KeyError, AssertionError) as err:
                 root = node.get('data_root')
-                problems.append(f'{key}: {bad_input_message(err) or err}'
+                problems.append(f'{key}: {_original_message(err)}'
                                 f'{_folder_hint(root)}; point {key}.data_root at the '
                                 'dataset (see docs/dataset_preparation.md)')
                 continue
@@ -304,13 +304,14 @@ def check_resume(cfg: Config) -> None:
             f'--resume: no checkpoint to resume in {work_dir} (no last_checkpoint file): '
             'drop --resume to start a new run, or give the --work-dir of the run to '
             'resume')
-    if not osp.isfile(path) and not osp.isfile(osp.join(work_dir, osp.basename(path))):
+    if not osp.isfile(path):
+        local = osp.join(work_dir, osp.basename(path))
+        hint = f' (this work dir has {local}: write that path there)' \
+            if osp.isfile(local) else ''
         raise MissingInputError(
             f'--resume: {osp.join(work_dir, "last_checkpoint")} points at {path}, which '
             'does not exist: write the path of an existing checkpoint of this run into '
-            'that file, or drop --resume')
-    if not osp.isfile(path):
-        path = osp.join(work_dir, osp.basename(path))
+            f'that file{hint}, or drop --resume')
     from mmseg_sfda.utils.checkpoint_compat import CheckpointFileError, load_checkpoint_file
     try:
         ckpt = load_checkpoint_file(path, map_location='cpu')
