@@ -113,15 +113,16 @@ class ToyMethod(NamedTuple):
     """A method on the toy benchmark.
 
     ``stages`` are its configs, chained by checkpoint (each starts from the previous
-    stage's final weights, the first from the source model). ``before`` are stages of
-    another method it starts from (PixIntraDA's inter-domain AdaptSegNet model); they
-    are shared, not part of the method, so controls leave them alone. ``term_off`` are
-    the cfg-options that switch the method's distinctive term off, ``term`` names it.
+    stage's final weights, the first from the source model). ``before`` names another
+    method whose result it starts from (PixIntraDA: the inter-domain AdaptSegNet
+    model); that run is shared, not part of the method, so controls leave it alone.
+    ``term_off`` are the cfg-options that switch the method's distinctive term off,
+    ``term`` names it.
     """
     stages: Tuple[str, ...]
     term: str
     term_off: Dict[str, object]
-    before: Tuple[str, ...] = ()
+    before: Optional[str] = None
 
 
 _TOY = 'configs/toy/{}_deeplabv3_r18_toy-gta2cs.py'
@@ -140,8 +141,7 @@ TOY_METHODS: Dict[str, ToyMethod] = {
     'sim': ToyMethod(tuple(_TOY.format(f'sim-step{s}') for s in (1, 2)),
                      'stuff/instance matching', {'model.lambda_ci': 0.}),
     'pixintrada': ToyMethod((_TOY.format('pixintrada'), ), 'pixel-level adversarial',
-                            {'model.beta_main': 0.},
-                            before=(_TOY.format('adaptsegnet'), )),
+                            {'model.beta_main': 0.}, before='adaptseg'),
 }
 VARIANTS = ('method', 'lr0', 'term_off')
 
@@ -184,26 +184,26 @@ def run_toy_method(name: str, data_root: str, source_ckpt: str, work_dir: str,
     ``options`` are cfg-options for every stage (e.g. a shorter schedule),
     ``stage_options`` per stage name, ``size`` the input size (see :func:`toy_config`).
     Returns the last checkpoint and each of the
-    method's stages' test metrics. Stages resume (see :func:`train`): a ``before`` stage
-    run by another call with the same ``work_dir`` is reused.
+    method's stages' test metrics. Runs resume (see :func:`train`): the ``before``
+    method's run, or any finished run, in the same ``work_dir`` is reused.
     """
     if variant not in VARIANTS:
         raise ValueError(f'variant must be one of {VARIANTS}, got {variant!r}')
     method = TOY_METHODS[name]
     ckpt, metrics = source_ckpt, {}
-    stages = [(False, path) for path in method.before] + \
-        [(True, path) for path in method.stages]
-    for own, path in stages:
+    if method.before:
+        ckpt, _ = run_toy_method(method.before, data_root, source_ckpt, work_dir,
+                                 options, 'method', stage_options, size)
+    for path in method.stages:
         stage = stage_name(path)
         opts = dict(options or {}, **(stage_options or {}).get(stage, {}))
         opts['model.source_checkpoint'] = ckpt
-        if own and variant == 'term_off':
+        if variant == 'term_off':
             opts.update(method.term_off)
         cfg = toy_config(path, data_root, opts, size)
-        if own and variant == 'lr0':
+        if variant == 'lr0':
             set_segmentor_lr(cfg, 0.)
-        folder = osp.join(work_dir, stage if not own else f'{name}-{stage}-{variant}')
+        folder = osp.join(work_dir, f'{name}-{stage}-{variant}')
         ckpt = train(cfg, folder)
-        if own:
-            metrics[stage] = evaluate(cfg, ckpt, osp.join(folder, 'eval'))
+        metrics[stage] = evaluate(cfg, ckpt, osp.join(folder, 'eval'))
     return ckpt, metrics
