@@ -114,12 +114,21 @@ def test_resume_matches_uninterrupted(tmp_path, data_root):
 
 
 def random_cfg(data_root: str, work_dir: str, rng_hook: bool) -> Config:
-    """Dropout 0.5 in the head and random flips in the (main-process) pipeline."""
+    """Dropout 0.5 in the head, random flips in the (main-process) pipeline, and a
+    validation right after the checkpoint (as in the full-size configs)."""
     cfg = tiny_cfg(data_root, work_dir)
     cfg.model = tiny_segmentor_cfg(size=(32, 64), num_classes=19)
     cfg.model.decode_head.dropout_ratio = 0.5
     cfg.train_dataloader.dataset.pipeline.insert(
         2, dict(type='RandomFlip', prob=0.5))
+    cfg.val_dataloader = dict(
+        batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(type='GTA5Dataset', data_root=data_root, pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]))
+    cfg.val_evaluator = dict(type='IoUMetric')
+    cfg.val_cfg = dict(type='ValLoop')
+    cfg.train_cfg.val_interval = N
     if rng_hook:
         cfg.default_hooks.rng_state = dict(type='RNGStateHook')
     else:
