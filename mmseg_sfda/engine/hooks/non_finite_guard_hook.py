@@ -46,10 +46,10 @@ class NonFiniteGuardHook(Hook):
     name has ``loss``; ``acc_seg`` of a batch without labelled pixels may be NaN) and,
     every ``param_interval`` iterations, the trained weights and the buffers (BN
     statistics) are checked (a NaN / Inf gradient reaches the weights at the optimizer
-    step; steps that AMP's loss scaler skips leave them finite and are not stopped). Every checkpoint is checked before it
-    is written. The run then raises :class:`NonFiniteError` naming the loss (or weight),
-    the iteration and the last good checkpoint, and no checkpoint of the non-finite
-    state is saved. Priority ``ABOVE_NORMAL``: before the checkpoint hook. With several
+    step; steps that AMP's loss scaler skips leave them finite and are not stopped).
+    Every checkpoint is checked before it is written. The run then raises
+    :class:`NonFiniteError` naming the loss (or weight), the iteration and the last good
+    checkpoint, and no checkpoint of the non-finite state is saved. Priority ``ABOVE_NORMAL``: before the checkpoint hook. With several
     processes every rank stops at the same iteration.
 
     Args:

@@ -1,4 +1,4 @@
-"""Checkpoint the global random states so that a resumed run draws what an uninterrupted one would."""
+"""Random states in checkpoints: a resumed run draws what an uninterrupted one would."""
 from typing import Optional
 
 from mmengine.hooks import Hook
