@@ -49,8 +49,9 @@ class NonFiniteGuardHook(Hook):
     step; steps that AMP's loss scaler skips leave them finite and are not stopped).
     Every checkpoint is checked before it is written. The run then raises
     :class:`NonFiniteError` naming the loss (or weight), the iteration and the last good
-    checkpoint, and no checkpoint of the non-finite state is saved. Priority ``ABOVE_NORMAL``: before the checkpoint hook. With several
-    processes every rank stops at the same iteration.
+    checkpoint, and no checkpoint of the non-finite state is saved. Priority
+    ``ABOVE_NORMAL``: before the checkpoint hook. With several processes every rank
+    stops at the same iteration.
 
     Args:
         param_interval (int): check the weights every this many iterations (1: every
