@@ -407,8 +407,6 @@ def explain_error(err: BaseException, cfg: Optional[Config] = None) -> Optional[
         return text  # a method's unmet requirement (mmseg_sfda.models.utils.requirements)
     if text.startswith('source_checkpoint ') and isinstance(err, (KeyError, ValueError)):
         return f'model.{text}'  # check_compatible: the source model does not fit
-    if type(err).__name__ == 'CheckpointFileError':
-        return text
     if text.startswith(_CLEAR_PREFIXES) and \
             isinstance(err, (OSError, ValueError, KeyError, RuntimeError)):
         return text  # our components' own messages name the file and the fix
