@@ -7,6 +7,8 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from PIL import Image
 
+from mmseg_sfda.utils.bad_input import BadInputError
+
 from .class_maps import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE
 
 
@@ -82,10 +84,10 @@ class ConvertedSegDataset(BaseSegDataset):
         return self.pipeline(data_info)
 
     def _check_label_size(self, img_path: str, seg_map_path: str) -> None:
-        """Raise ``ValueError`` naming both files when their sizes differ."""
+        """Raise ``BadInputError`` (a ValueError) naming both files when their sizes differ."""
         img_hw, seg_hw = _header_hw(img_path), _header_hw(seg_map_path)
         if img_hw != seg_hw:
-            raise ValueError(
+            raise BadInputError(
                 f'{self.DATASET_NAME}: image {img_path} is '
                 f'{img_hw[0]}x{img_hw[1]} but its label {seg_map_path} is '
                 f'{seg_hw[0]}x{seg_hw[1]} (HxW); a misaligned pair is never '
