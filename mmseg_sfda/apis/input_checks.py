@@ -340,14 +340,15 @@ def _model_type(cfg_text: Optional[str]) -> Optional[str]:
 
 
 # --------------------------------------------------------------------- the checks
-def check_run(cfg: Config, options: Optional[dict] = None,
+def check_run(cfg: Config,
               loaders: Sequence[str] = ('train_dataloader', 'val_dataloader',
                                         'test_dataloader')) -> None:
-    """Every preflight check of a training run (paths are :func:`check_inputs`'):
-    ``--cfg-options`` keys, config values, model arguments, datasets and their files,
-    class counts, resume. Raises one :class:`BadInputError` listing every problem."""
-    check_cfg_options(cfg, options)
-    problems = config_value_problems(cfg) + model_arg_problems(cfg)
+    """Every preflight check of a run over ``loaders`` (paths are :func:`check_inputs`';
+    ``--cfg-options`` keys are checked by ``load_config``): training values (with
+    ``train_dataloader``), model arguments, datasets and their files, class counts,
+    resume. Raises one :class:`BadInputError` listing every problem."""
+    problems = config_value_problems(cfg) if 'train_dataloader' in loaders else []
+    problems += model_arg_problems(cfg)
     data_problems, classes = dataset_problems(cfg, loaders)
     problems += data_problems + num_classes_problems(cfg, classes)
     if problems:

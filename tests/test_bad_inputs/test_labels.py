@@ -7,7 +7,7 @@ import shutil
 import cv2
 import numpy as np
 
-from bad_input_utils import NO_WORKERS, fails, write_config
+from bad_input_utils import NO_WORKERS, fails, run, write_config
 
 
 def test_label_ids_out_of_range(toy, tmp_path):
@@ -96,3 +96,10 @@ def test_odd_batch_for_ipsm(toy, tmp_path):
                 'train_dataloader.batch_size=3')
     assert 'train_dataloader.batch_size=3 is odd' in msg and 'Eq. 14' in msg
     assert 'model.use_ipsm=False' in msg
+
+
+def test_odd_train_batch_does_not_block_testing(toy, tmp_path, capfd):
+    """tools/test.py checks only what testing reads."""
+    run('test.py', toy.sfda_cfg, toy.sfda_ckpt, '--work-dir', tmp_path / 'w',
+        '--cfg-options', 'train_dataloader.batch_size=3')
+    assert 'mIoU13:' in capfd.readouterr().out
