@@ -211,7 +211,7 @@ def _folder_problem(node: dict, key: str) -> Optional[str]:
 def dataset_problems(cfg: Config, keys: Sequence[str]) -> Tuple[List[str], dict]:
     """Empty or unreadable datasets and bad files (zero-byte, truncated, not an image,
     multi-channel labels) of the dataloaders ``keys``; also returns the class count of
-    each labelled dataset (config key -> count)."""
+    each labelled training dataset (config key -> count)."""
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -246,7 +246,8 @@ def dataset_problems(cfg: Config, keys: Sequence[str]) -> Tuple[List[str], dict]
                     f'{_folder_hint(img_dir)}; point {key}.data_root (and data_prefix) '
                     'at the images, see docs/dataset_preparation.md')
                 continue
-            if with_labels and 'classes' in dataset.metainfo:
+            if with_labels and loader_key == 'train_dataloader' and \
+                    'classes' in dataset.metainfo:  # trained on: ids must fit the head
                 classes[key] = len(dataset.metainfo['classes'])
             if getattr(dataset, 'backend_args', None):
                 continue  # remote files: not scanned
