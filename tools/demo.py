@@ -28,26 +28,15 @@ from prettytable import PrettyTable
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.apis import (build_test_runner, evaluate, evaluate_random,
                              iter_predictions, prepare_toy_data, toy_config, train)
+from mmseg_sfda.apis.toy_benchmark import TOY_METHODS, stage_name, toy_adabn_loader
 from mmseg_sfda.datasets.class_maps import CITYSCAPES_PALETTE
 from mmseg_sfda.utils.prediction_grid import colorize, make_grid, save_rgb
 
 SOURCE_CFG = 'configs/toy/deeplabv3_r18_toy-gta5_source.py'
-TARGET_CFG = 'configs/_base_/datasets/toy_cityscapes_target.py'
+#: every method's configs, chained by checkpoint (PixIntraDA after its AdaptSegNet model)
 METHOD_CFGS = {
-    'sfda': 'configs/toy/sfda_deeplabv3_r18_toy-gta2cs.py',
-    # UDA: toy GTA5 labels and toy Cityscapes images
-    'adaptseg': 'configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py',
-    'advent': 'configs/toy/advent_deeplabv3_r18_toy-gta2cs.py',
-    'cbst': 'configs/toy/cbst_deeplabv3_r18_toy-gta2cs.py',
-    # stages chained: each starts from the previous stage's checkpoint
-    'das3': ('configs/toy/das3-a_deeplabv3_r18_toy-gta2cs.py',
-             'configs/toy/das3-b_deeplabv3_r18_toy-gta2cs.py',
-             'configs/toy/das3-c_deeplabv3_r18_toy-gta2cs.py'),
-    'sim': ('configs/toy/sim-step1_deeplabv3_r18_toy-gta2cs.py',
-            'configs/toy/sim-step2_deeplabv3_r18_toy-gta2cs.py'),
-    # a second stage after an inter-domain model
-    'pixintrada': ('configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py',
-                   'configs/toy/pixintrada_deeplabv3_r18_toy-gta2cs.py'),
+    name: (TOY_METHODS[m.before].stages if m.before else ()) + m.stages
+    for name, m in TOY_METHODS.items()
 }
 COLUMNS = ('mIoU', 'mIoU16', 'mIoU13', 'aAcc')
 
@@ -60,6 +49,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='default data/toy (data/toy_seed{N} for --seed N != 0)')
     parser.add_argument('--work-dir',
                         help='default work_dirs/demo (work_dirs/demo_seed{N} for N != 0)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch intra-op threads (1: the same numbers on any machine '
+                        'and core count; two threads on two busy cores are slower)')
     parser.add_argument('--seed', type=int, default=0,
                         help='data, models and training draws; each seed has its folders')
     parser.add_argument('--num-vis', type=int, default=4, help='rows in the picture')
@@ -70,16 +62,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args.data_root = args.data_root or f'data/toy{suffix}'
     args.work_dir = args.work_dir or f'work_dirs/demo{suffix}'
     return args
-
-
-def adabn_loader(data_root: str) -> dict:
-    """Unlabelled target train images, no flip, for AdaBN's statistics."""
-    loader = toy_config(TARGET_CFG, data_root).train_dataloader
-    loader.sampler = dict(type='DefaultSampler', shuffle=False)
-    loader.dataset.pipeline = [
-        p for p in loader.dataset.pipeline if p['type'] != 'RandomFlip'
-    ]
-    return loader
 
 
 def print_table(results: Dict[str, Dict[str, float]]) -> None:
@@ -125,26 +107,16 @@ def fake_sample_picture(model, num: int) -> np.ndarray:
 
 def schedule(iters, seed: int) -> dict:
     """Config overrides for the seed and, optionally, a shorter or longer schedule."""
-    options = {'randomness.seed': seed}
+    options = {'randomness.seed': seed, 'randomness.deterministic': True}
     if iters:
         options.update({'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
                         'default_hooks.checkpoint.interval': iters})
     return options
 
 
-def stage_name(path: str) -> str:
-    """A chained stage's name: what follows the method in its config's name
-    ('das3-a_...' -> 'a', 'sim-step1_...' -> 'step1'), else the config's method
-    ('adaptsegnet_...' -> 'adaptsegnet')."""
-    prefix = osp.basename(path).split('_')[0]
-    return prefix.split('-', 1)[1] if '-' in prefix else prefix
-
-
 def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
     """Run the method's stage(s) from the source model; a test runner per stage."""
     stages = METHOD_CFGS[args.method]
-    if isinstance(stages, str):
-        stages = (stages, )
     runners = {}
     ckpt = source_ckpt
     for path in stages:
@@ -162,6 +134,7 @@ def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
 
 def main() -> None:
     args = parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     prepare_toy_data(args.data_root, seed=args.seed)
     work_dir = args.work_dir
@@ -173,7 +146,7 @@ def main() -> None:
     runners = {
         'source-only': build_test_runner(source_cfg, source_ckpt, osp.join(work_dir, 'eval')),
         'AdaBN': build_test_runner(source_cfg, source_ckpt, osp.join(work_dir, 'eval'),
-                                   adabn_dataloader=adabn_loader(args.data_root)),
+                                   adabn_dataloader=toy_adabn_loader(args.data_root)),
     }
     if args.method != 'source':
         runners.update(adapt(args, source_ckpt))

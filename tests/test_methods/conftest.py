@@ -1,14 +1,18 @@
 """A small toy benchmark and its source-only model, shared by the method tests.
 
-A reduced version of what `python tools/demo.py` builds (64x128 images, short
-schedules) so that every method's test fits the suite's budget.
+A reduced version of what `python tools/demo.py` and `tools/benchmarks/toy_methods.py`
+build (64x128 images, short schedules) so that every method's test fits the suite's
+budget. Every run is deterministic (tests/toy_runs.py), so a method and its control
+differ only by what the control switches off.
 """
 import pytest
 import torch
 
-from mmseg_sfda.apis import (build_test_runner, evaluate, prepare_toy_data, toy_config,
-                             train)
+from mmseg_sfda.apis import evaluate, prepare_toy_data, toy_config, train
+from mmseg_sfda.apis.toy_benchmark import run_toy_method, toy_adabn_loader
 from toy_runs import SIZE, short
+
+SOURCE_CFG = 'configs/toy/deeplabv3_r18_toy-gta5_source.py'
 
 
 @pytest.fixture(scope='session')
@@ -26,8 +30,7 @@ def toy_source(toy_root, tmp_path_factory):
     """(checkpoint, metrics) of the source-only model (120 iterations, seed 0)."""
     work = tmp_path_factory.mktemp('toy_source')
     torch.manual_seed(0)
-    cfg = toy_config('configs/toy/deeplabv3_r18_toy-gta5_source.py', toy_root,
-                     dict(short(120), **{'model.data_preprocessor.size': SIZE}))
+    cfg = toy_config(SOURCE_CFG, toy_root, short(120), SIZE)
     ckpt = train(cfg, str(work / 'source'))
     return ckpt, evaluate(cfg, ckpt, str(work / 'eval'))
 
@@ -36,28 +39,24 @@ def toy_source(toy_root, tmp_path_factory):
 def toy_adabn(toy_root, toy_source, tmp_path_factory):
     """Metrics of the source model with target BatchNorm statistics (AdaBN)."""
     ckpt, _ = toy_source
-    cfg = toy_config('configs/toy/deeplabv3_r18_toy-gta5_source.py', toy_root,
-                     dict(short(120), **{'model.data_preprocessor.size': SIZE}))
-    loader = toy_config('configs/_base_/datasets/toy_cityscapes_target.py',
-                        toy_root).train_dataloader
-    loader.update(num_workers=0, persistent_workers=False,
-                  sampler=dict(type='DefaultSampler', shuffle=False))
-    loader.dataset.pipeline = [t for t in loader.dataset.pipeline
-                               if t['type'] != 'RandomFlip']
-    runner = build_test_runner(cfg, ckpt, str(tmp_path_factory.mktemp('adabn')),
-                               adabn_dataloader=loader)
-    return runner.test()
+    cfg = toy_config(SOURCE_CFG, toy_root, short(120), SIZE)
+    return evaluate(cfg, ckpt, str(tmp_path_factory.mktemp('adabn')),
+                    adabn_dataloader=toy_adabn_loader(toy_root))
 
 
 @pytest.fixture(scope='session')
-def toy_adaptsegnet(toy_root, toy_source, tmp_path_factory):
-    """(checkpoint, metrics) of 20 AdaptSegNet iterations from the source model (seed 0):
-    the adapted model of the AdaptSegNet test and PixIntraDA's inter-domain model."""
-    source_ckpt, _ = toy_source
-    work = tmp_path_factory.mktemp('toy_adaptsegnet')
-    torch.manual_seed(0)
-    cfg = toy_config('configs/toy/adaptsegnet_deeplabv3_r18_toy-gta2cs.py', toy_root,
-                     dict(short(20), **{'model.source_checkpoint': source_ckpt,
-                                        'model.segmentor.data_preprocessor.size': SIZE}))
-    ckpt = train(cfg, str(work / 'adaptsegnet'))
-    return ckpt, evaluate(cfg, ckpt, str(work / 'eval'))
+def toy_work(tmp_path_factory):
+    """One work dir for every method run, so a run another method starts from (the
+    AdaptSegNet model of PixIntraDA) is trained once."""
+    return str(tmp_path_factory.mktemp('toy_methods'))
+
+
+@pytest.fixture(scope='session')
+def toy_method(toy_root, toy_source, toy_work):
+    """``toy_method(name, iters, variant='method', **stage_options)`` ->
+    (checkpoint, {stage: metrics}) of a method or control run from the source model."""
+    def run(name: str, iters: int, variant: str = 'method', **stage_options):
+        torch.manual_seed(0)
+        return run_toy_method(name, toy_root, toy_source[0], toy_work, short(iters),
+                              variant, stage_options, SIZE)
+    return run
