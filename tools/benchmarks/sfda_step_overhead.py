@@ -103,6 +103,7 @@ def needed_passes(model: torch.nn.Module, target: Tensor) -> None:
     ``torch.autograd.grad`` w.r.t. the parameters that step trains.
     """
     # generator (Eq. 11)
+    model.ensure_bns_hooks()
     batch = model.fake_batch_size or target.shape[0]
     fake = model._fake_images(batch, target)
     src_feat, src_logits = model.features_and_logits(model.source_model, fake,

@@ -1,5 +1,5 @@
 """AdaptSegNet (Tsai et al.): output-space adversarial UDA; AdvEnt / MinEnt (Vu et al.)."""
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
@@ -8,7 +8,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor, nn
 
-from ..utils import self_information_map, set_requires_grad
+from ..utils import DeferredBNUpdate, parameters_frozen, self_information_map
+from ..utils.requirements import Requirement
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 
 INPUT_MODES = ('softmax', 'entropy')
@@ -44,8 +45,11 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
     (``mode='tensor'``; the auxiliary logits from its features, caught by a forward
     hook) runs before the source ``mode='loss'`` pass, whose graph holds every segmentor
     parameter, so DDP's unused-parameter search (made on the last forward's outputs
-    when ``find_unused_parameters=True``) marks none as unused; with the source pass last,
-    BN running statistics also end each step on a source batch (AdaptSegNet: target).
+    when ``find_unused_parameters=True``) marks none as unused. The target pass's BN
+    running-statistics update is deferred (:class:`DeferredBNUpdate`) and applied after
+    the source pass, so the statistics end each step on the target batch as in
+    AdaptSegNet's code; with ``bn_stats=dict(track='target')`` the source pass does not
+    update them at all.
     Both passes are back-propagated at once (one ``update_params``, so mmengine's
     gradient accumulation and AMP apply), so peak memory is that of two passes, where
     AdaptSegNet back-propagates the source loss before the target pass.
@@ -74,6 +78,12 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
     """
 
     data_preprocessor_type = 'DomainPairDataPreProcessor'
+    requirements = (Requirement(
+        'auxiliary_head', 'one auxiliary_head for multi-level training '
+        '(discriminator_aux / loss_target_aux read its output)',
+        'a segmentor with one auxiliary_head (configs/_base_/models/'
+        "deeplabv2_r101_multilevel.py; mmseg's PSPNet, DeepLabV3(+) and FCN configs have "
+        'one), or discriminator_aux=None and loss_target_aux=None (single level)'), )
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -89,12 +99,17 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
                  loss_target_aux: OptConfigType = None,
                  source_checkpoint: Optional[str] = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
+                 bn_stats: Optional[dict] = None) -> None:
         super().__init__(
             segmentor,
             source_checkpoint=source_checkpoint,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+            pretrained=pretrained,
+            train_cfg=train_cfg, bn_stats=bn_stats)
         if input_mode not in INPUT_MODES:
             raise ValueError(f'AdaptSegNetSegmentor: input_mode must be one of '
                              f'{INPUT_MODES}, got {input_mode!r}')
@@ -122,14 +137,11 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
     def _check_aux_head(self, what: str) -> None:
         head = getattr(self.segmentor, 'auxiliary_head', None)
         if head is None:
-            raise ValueError(
-                f'AdaptSegNetSegmentor: {what} acts on the auxiliary head\'s output, but '
-                'the segmentor has no auxiliary_head: add one (multi-level, e.g. '
-                'configs/_base_/models/deeplabv2_r101_multilevel.py) or set '
-                f'{what}=None (single level)')
+            raise self.unmet('auxiliary_head', f'{what} is set but the segmentor has no '
+                             'auxiliary_head')
         if isinstance(head, nn.ModuleList):
-            raise ValueError(f'AdaptSegNetSegmentor: {what} needs a single auxiliary '
-                             f'head, the segmentor has {len(head)}')
+            raise self.unmet('auxiliary_head', f'{what} is set but the segmentor has '
+                             f'{len(head)} auxiliary heads')
 
     @staticmethod
     def _build_discriminator(cfg: ConfigType, num_classes: int) -> nn.Module:
@@ -240,16 +252,20 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
         levels = self._discriminators()
         # the discriminators only relay gradients here: bare modules, no gradients
         bare = {name: self.unwrap(getattr(self, name)) for name, _ in levels}
-        for module in bare.values():
-            set_requires_grad(module, False)
         d_inputs: Dict[str, Tensor] = {}
-        try:
+        # BN running statistics: the target batch's update is applied after the source
+        # pass (AdaptSegNet's order: target last); the source pass follows bn_stats.track
+        target_bn = DeferredBNUpdate(self.unwrap(self.segmentor))
+        with ExitStack() as frozen:
+            for module in bare.values():
+                frozen.enter_context(parameters_frozen(module))
             with wrapper.optim_context(self.segmentor):
                 loss = 0.
                 tgt = target['inputs']
                 if levels or self.loss_target is not None or \
                         self.loss_target_aux is not None:
-                    logits = dict(zip(('main', 'aux'), self._target_logits(tgt)))
+                    with target_bn.record():
+                        logits = dict(zip(('main', 'aux'), self._target_logits(tgt)))
                     for name, level in levels:
                         x = self.discriminator_input(logits[level])
                         loss_adv = self.loss_adv(bare[name](x), 'source')
@@ -265,13 +281,12 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
                             suffix = '' if level == 'main' else '_aux'
                             log[f'seg.loss_target{suffix}'] = loss_tgt.detach()
                 # the source pass last: its graph holds every segmentor parameter
-                losses, src_logits = self._source_loss(source, catch=bool(levels))
+                with self.source_bn_context():
+                    losses, src_logits = self._source_loss(source, catch=bool(levels))
                 loss_src, src_log = self.parse_losses(losses)
                 loss = loss_src + loss
-        finally:
-            for module in bare.values():
-                set_requires_grad(module, True)
         wrapper.update_params(loss)
+        target_bn.apply()  # after the backward, which reads the BN buffers
         with torch.no_grad():
             for level, value in src_logits.items():
                 d_inputs[f'src_{level}'] = self.discriminator_input(
@@ -300,6 +315,7 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """Segmentor, then discriminators (AdaptSegNet Sec. 3 / ADVENT Sec. 3.2)."""
+        self.check_bn_stats_ready()
         data = self.data_preprocessor(data, True)
         if not isinstance(data, dict) or 'source' not in data or 'target' not in data:
             raise ValueError('AdaptSegNetSegmentor trains on DomainPairDataset batches '

@@ -8,9 +8,10 @@ from mmengine.optim import OptimWrapper
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptConfigType
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..utils import class_mix, class_mix_mask, frozen_bn_statistics, set_requires_grad
+from ..utils.requirements import Requirement
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 
 STAGES = ('a', 'b', 'c')
@@ -52,6 +53,11 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
             stage a by default (the paper), False otherwise.
         load_source_into_segmentor (bool): False for the black-box variant.
         loss_focal, loss_diversity, loss_negative (dict): the losses of Eq. 2, 3, 7.
+            The diversity term is weighted by Eq. 2's alpha (0.002), as the
+            information-maximisation loss it comes from ([28]) weights entropy and
+            diversity alike: at weight 1 it is 1e3-1e4x the focal term, the reverse of
+            Table 5 (focal +5.2 mIoU, diversity +0.4). The focal factor carries no
+            gradient (``FocalEntropyLoss.detach_weight``).
         mix_weight (float): weight of the ClassMix term of Eq. 10.
         mix_target (str): see above.
         strong_aug (dict, optional): ``dict(jitter=0.2, blur_sigma=(0.1, 2.0),
@@ -60,6 +66,12 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
             from a generator seeded ``mix_seed + i * world_size + r`` (resume-exact).
     """
 
+    requirements = (Requirement(
+        'classifier', 'a decode head whose final classifier is decode_head.conv_seg '
+        '(frozen in stage a, Sec. 3.2; x10 learning rate in stages b, c)',
+        'a head built on mmseg\'s BaseDecodeHead (all stock heads are), or '
+        'freeze_classifier=False'), )
+
     def __init__(self,
                  segmentor: ConfigType,
                  source_checkpoint: str,
@@ -67,14 +79,18 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
                  freeze_classifier: Optional[bool] = None,
                  load_source_into_segmentor: bool = True,
                  loss_focal: ConfigType = dict(type='FocalEntropyLoss'),
-                 loss_diversity: ConfigType = dict(type='WeightedDiversityLoss'),
+                 loss_diversity: ConfigType = dict(type='WeightedDiversityLoss',
+                                                   loss_weight=0.002),
                  loss_negative: ConfigType = dict(type='NegativePseudoLabelLoss'),
                  mix_weight: float = 1.0,
                  mix_target: str = 'mix_of_predictions',
                  strong_aug: Optional[dict] = None,
                  mix_seed: int = 0,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
+                 bn_stats: Optional[dict] = None) -> None:
         if stage not in STAGES:
             raise ValueError(f'DAS3Segmentor: stage must be one of {STAGES}, got {stage!r}')
         if mix_target not in MIX_TARGETS:
@@ -83,10 +99,15 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
         super().__init__(segmentor, source_checkpoint=source_checkpoint,
                          with_source_model=stage != 'a',
                          load_source_into_segmentor=load_source_into_segmentor,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         pretrained=pretrained, train_cfg=train_cfg, bn_stats=bn_stats)
         self.stage = stage
         self.freeze_classifier = stage == 'a' if freeze_classifier is None \
             else freeze_classifier
+        if self.freeze_classifier and not isinstance(
+                getattr(self.segmentor.decode_head, 'conv_seg', None), nn.Module):
+            raise self.unmet('classifier', f'{type(self.segmentor.decode_head).__name__} '
+                             'has no conv_seg module')
         if self.freeze_classifier:
             # before any DDP wrapping: frozen parameters are then not DDP's concern
             set_requires_grad(self.segmentor.decode_head.conv_seg, False)
@@ -100,6 +121,7 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
 
     # ----------------------------------------------------------------- step
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        self.check_bn_stats_ready()
         with optim_wrapper.optim_context(self.segmentor):
             data = self.data_preprocessor(data, True)
             inputs, samples = data['inputs'], data['data_samples']

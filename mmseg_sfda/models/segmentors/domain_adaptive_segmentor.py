@@ -7,10 +7,14 @@ import torch
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmseg.models.losses import CrossEntropyLoss
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from torch import Tensor, nn
+
+from ..utils.bn_stats_policy import BNStatsPolicy
+from ..utils.requirements import Requirement, find_requirement, requirement_error
 
 
 def _state_dict_of(checkpoint: dict) -> Dict[str, Tensor]:
@@ -30,6 +34,19 @@ def _without_pretrained(segmentor: ConfigType) -> ConfigType:
     if isinstance(segmentor.get('backbone'), dict):
         segmentor['backbone']['init_cfg'] = None
     return segmentor
+
+
+def average_ce_over_labelled(segmentor: nn.Module) -> None:
+    """Make the segmentor's cross-entropy losses average over labelled pixels.
+
+    mmseg's ``CrossEntropyLoss`` divides by every pixel by default
+    (``avg_non_ignore=False``), so a pseudo label that leaves 35-80% of the pixels
+    ignored scales its term by 0.2-0.65; the official codes (AdaptSegNet's
+    ``CrossEntropy2d``, CBST, DAS3, SIM, PixIntraDA) average over labelled pixels.
+    """
+    for module in segmentor.modules():
+        if isinstance(module, CrossEntropyLoss) and not module.use_sigmoid:
+            module.avg_non_ignore = True
 
 
 def check_compatible(state: Dict[str, Tensor], model: nn.Module, path: str) -> None:
@@ -63,6 +80,8 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
     ``train_step``. ``source_checkpoint`` is loaded into the segmentor (and into the frozen
     ``source_model`` copy when ``with_source_model``) once weights are initialised; a
     resumed run then restores its own weights over it.
+    The wrapped segmentor's cross-entropy losses average over labelled pixels
+    (``avg_non_ignore=True``, :func:`average_ce_over_labelled`), as the official codes do.
 
     Args:
         segmentor (dict): an ordinary mmseg segmentor config (EncoderDecoder ...).
@@ -73,7 +92,18 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
             (False: from its own initialisation, e.g. SFDA's "transfer only").
         data_preprocessor (dict, optional): used only when the segmentor config has
             none (see :meth:`_data_preprocessor_cfg`).
+        pretrained (str, optional), train_cfg (dict, optional): accepted as None (what
+            ``mmseg.apis.init_model`` passes to every model); their settings belong to
+            the wrapped ``segmentor``.
+        bn_stats (dict, optional): the BatchNorm-statistics policy ``dict(init=
+            'source'|'target', track='all'|'target', refresh=False|True)``, see
+            :class:`~mmseg_sfda.models.utils.bn_stats_policy.BNStatsPolicy` (defaults:
+            the source model's statistics, updated by every pass, no refresh).
     """
+
+    #: what the method needs of the wrapped segmentor, checked when it is built
+    #: (:meth:`unmet` makes the error; docs/mixing.md lists them)
+    requirements: Tuple[Requirement, ...] = ()
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -81,7 +111,15 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
                  with_source_model: bool = False,
                  load_source_into_segmentor: bool = True,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
+                 bn_stats: Optional[dict] = None) -> None:
+        for key, value in (('pretrained', pretrained), ('train_cfg', train_cfg)):
+            if value:
+                raise ValueError(
+                    f'{type(self).__name__}: {key}={value!r} belongs to the wrapped mmseg '
+                    f'model: set model.segmentor.{key} instead of model.{key}')
         segmentor = copy.deepcopy(segmentor)
         data_preprocessor = self._data_preprocessor_cfg(segmentor, data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -91,6 +129,10 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
             and load_source_into_segmentor else copy.deepcopy(segmentor))
         self.source_checkpoint = source_checkpoint
         self.load_source_into_segmentor = load_source_into_segmentor
+        self.bn_stats = BNStatsPolicy.build(bn_stats)
+        average_ce_over_labelled(self.segmentor)
+        #: set by BNStatsHook once the policy's initial statistics are in place
+        self.bn_stats_ready = not self.bn_stats.needs_hook
         if with_source_model:
             if source_checkpoint is None:
                 raise ValueError(f'{type(self).__name__} needs source_checkpoint= (the '
@@ -98,12 +140,13 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
             self.source_model = MODELS.build(_without_pretrained(segmentor))
             self.source_model.requires_grad_(False)
             self.source_model.eval()
-        if source_checkpoint is not None and not osp.isfile(source_checkpoint) \
-                and '://' not in source_checkpoint:
-            raise FileNotFoundError(
-                f'source_checkpoint not found: {source_checkpoint}. Train the source '
-                'model first (configs/source_only/) or pass its path with --cfg-options '
-                'model.source_checkpoint=PATH')
+        # the file is read when training starts (init_weights), never at build: testing
+        # or exporting an adapted checkpoint does not need the source model on disk
+
+    def unmet(self, name: str, found: str) -> ValueError:
+        """The error of the declared requirement ``name``, with what was ``found``."""
+        return requirement_error(type(self).__name__,
+                                 find_requirement(self.requirements, name), found)
 
     #: type of the wrapper's data preprocessor; None keeps the segmentor's own
     #: (UDA methods reading DomainPairDataset set 'DomainPairDataPreProcessor').
@@ -136,6 +179,11 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
 
     def load_source_checkpoint(self, path: str) -> None:
         """Load the source model into the segmentor and the frozen copy."""
+        if not osp.isfile(path) and '://' not in path:
+            raise FileNotFoundError(
+                f'source_checkpoint not found: {path}. Train the source model first '
+                '(configs/source_only/) or pass its path with --cfg-options '
+                'model.source_checkpoint=PATH')
         state = _state_dict_of(_load_checkpoint(path, map_location='cpu'))
         segmentor = self.unwrap(self.segmentor)  # init_weights runs after DDP wrapping
         check_compatible(state, segmentor, path)
@@ -207,3 +255,15 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
     def upsample_like(logits: Tensor, inputs: Tensor) -> Tensor:
         return torch.nn.functional.interpolate(
             logits, size=inputs.shape[-2:], mode='bilinear', align_corners=False)
+
+    # --------------------------------------------------------- BN statistics
+    def source_bn_context(self):
+        """Wrap every train-mode pass on source images (``bn_stats.track``)."""
+        return self.bn_stats.source_context(self.unwrap(self.segmentor))
+
+    def check_bn_stats_ready(self) -> None:
+        """Refuse to train when the policy needs ``BNStatsHook`` and it never ran."""
+        if not self.bn_stats_ready:
+            raise RuntimeError(
+                f'{type(self).__name__}: bn_stats={self.bn_stats} needs the target '
+                "statistics of BNStatsHook: add dict(type='BNStatsHook') to custom_hooks")

@@ -1,4 +1,5 @@
 """PixIntraDA (Yan et al.): pixel-level intra-domain adaptation after an inter-domain model."""
+from contextlib import ExitStack
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -9,7 +10,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor, nn
 
-from ..utils import set_requires_grad
+from ..utils import DeferredBNUpdate, parameters_frozen
 from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 
@@ -100,6 +101,7 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
     """
 
     data_preprocessor_type = 'DomainPairDataPreProcessor'
+    requirements = AdaptSegNetSegmentor.requirements
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -120,7 +122,10 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
                  load_source_into_segmentor: bool = True,
                  ignore_index: int = 255,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
+                 bn_stats: Optional[dict] = None) -> None:
         if adversarial not in ADVERSARIAL:
             raise ValueError(f'PixIntraDASegmentor: adversarial must be one of '
                              f'{ADVERSARIAL}, got {adversarial!r}')
@@ -135,7 +140,8 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
         super().__init__(segmentor, source_checkpoint=source_checkpoint,
                          with_source_model=with_source_model,
                          load_source_into_segmentor=load_source_into_segmentor,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         pretrained=pretrained, train_cfg=train_cfg, bn_stats=bn_stats)
         self.adversarial = adversarial
         self.beta_main = beta_main
         self.beta_aux = beta_aux
@@ -151,12 +157,9 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
         if discriminator_aux is not None:
             head = getattr(self.segmentor, 'auxiliary_head', None)
             if head is None or isinstance(head, nn.ModuleList):
-                raise ValueError(
-                    'PixIntraDASegmentor: discriminator_aux reads the auxiliary head\'s '
-                    'output, but the segmentor has ' +
-                    ('no auxiliary_head' if head is None else f'{len(head)} of them') +
-                    ': use a multi-level segmentor (configs/_base_/models/'
-                    'deeplabv2_r101_multilevel.py) or discriminator_aux=None')
+                raise self.unmet('auxiliary_head', 'discriminator_aux is set but the '
+                                 'segmentor has ' + ('no auxiliary_head' if head is None
+                                                     else f'{len(head)} of them'))
             self.discriminator_aux = self._build_discriminator(
                 discriminator_aux, num_classes, 'discriminator_aux')
         self.loss_adv = MODELS.build(loss_adv)
@@ -269,16 +272,20 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
             heads['aux'] = inner.auxiliary_head
         # the discriminators only relay gradients here: bare modules, no gradients
         bare = {name: self.unwrap(getattr(self, name)) for name, _ in levels}
-        for module in bare.values():
-            set_requires_grad(module, False)
         inputs = target['inputs']
         d_inputs: Dict[str, Tensor] = {}
-        try:
+        # with a source part, the target batch's BN update is applied after the source
+        # pass (target last, as AdaptSegNet's code); the source pass follows bn_stats.track
+        target_bn = DeferredBNUpdate(inner)
+        with ExitStack() as frozen:
+            for module in bare.values():
+                frozen.enter_context(parameters_frozen(module))
             with wrapper.optim_context(self.segmentor):
                 # one pass through the (possibly wrapped) segmentor's forward: its own
                 # loss against the easy pseudo labels (Eq. 5) and the head outputs
                 # caught on the way, which the adversarial terms differentiate through
-                with AdaptSegNetSegmentor._catch_head_outputs(heads) as caught:
+                with AdaptSegNetSegmentor._catch_head_outputs(heads) as caught, \
+                        target_bn.record():
                     losses = self.segmentor(inputs, target['data_samples'], mode='loss')
                 missing = sorted(set(heads) - set(caught))
                 if missing:
@@ -301,17 +308,16 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
                     loss = loss + loss_kld
                     log['seg.loss_kld'] = loss_kld.detach()
                 if source is not None:
-                    src_losses = self.segmentor(source['inputs'], source['data_samples'],
-                                                mode='loss')
+                    with self.source_bn_context():
+                        src_losses = self.segmentor(source['inputs'],
+                                                    source['data_samples'], mode='loss')
                     loss_src, src_log = self.parse_losses(src_losses)
                     loss = loss + self.source_loss_weight * loss_src
                     log.update({f'src.{k}': v.detach() for k, v in src_log.items()
                                 if k != 'loss'})
                     log['seg.loss_src'] = loss_src.detach()
-        finally:
-            for module in bare.values():
-                set_requires_grad(module, True)
         wrapper.update_params(loss)
+        target_bn.apply()  # after the backward, which reads the BN buffers
         log.update({f'tgt.{k}': v.detach() for k, v in seg_log.items() if k != 'loss'})
         log['seg.loss_seg'] = loss_seg.detach()
         log['seg.loss'] = loss.detach()
@@ -337,6 +343,7 @@ class PixIntraDASegmentor(DomainAdaptiveSegmentor):
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """Segmentor (Eq. 5 + beta * adversarial), then the discriminators (Eq. 9)."""
+        self.check_bn_stats_ready()
         data = self.data_preprocessor(data, True)
         source = data.get('source')
         target = data.get('target', data)

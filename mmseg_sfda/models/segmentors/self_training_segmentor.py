@@ -44,9 +44,13 @@ class SelfTrainingSegmentor(DomainAdaptiveSegmentor):
                  target_weight: float = 1.0,
                  loss_regularizer: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None,
+                 bn_stats: Optional[dict] = None) -> None:
         super().__init__(segmentor, source_checkpoint=source_checkpoint,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         pretrained=pretrained, train_cfg=train_cfg, bn_stats=bn_stats)
         self.target_weight = target_weight
         self.loss_regularizer = None if loss_regularizer is None else MODELS.build(
             loss_regularizer)
@@ -54,15 +58,17 @@ class SelfTrainingSegmentor(DomainAdaptiveSegmentor):
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """One update of the segmentor on a source batch and a pseudo-labelled target
         batch (both through the segmentor's forward, so DDP synchronises them)."""
+        self.check_bn_stats_ready()
         with optim_wrapper.optim_context(self.segmentor):
             data = self.data_preprocessor(data, True)
             target = data.get('target', data)
             losses = {}
             if 'source' in data:
                 source = data['source']
-                losses.update(self._prefixed(
-                    self.segmentor(source['inputs'], source['data_samples'], 'loss'),
-                    'src.'))
+                with self.source_bn_context():  # bn_stats.track
+                    losses.update(self._prefixed(
+                        self.segmentor(source['inputs'], source['data_samples'], 'loss'),
+                        'src.'))
             target_losses = self.segmentor(target['inputs'], target['data_samples'],
                                            'loss')
             losses.update(self._prefixed(target_losses, 'tgt.', self.target_weight))

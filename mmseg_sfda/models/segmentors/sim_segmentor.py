@@ -1,6 +1,6 @@
 """SIM: stuff and instance matching (Wang et al., "Differential Treatment for Stuff and
 Things", CVPR 2020), on top of AdaptSegNet's output-space adversarial training."""
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
@@ -12,7 +12,8 @@ from torch import Tensor, nn
 
 from ..losses.instance_matching_loss import thing_instance_features
 from ..losses.stuff_matching_loss import stuff_class_means
-from ..utils import set_requires_grad
+from ..utils import DeferredBNUpdate, parameters_frozen
+from ..utils.requirements import Requirement, num_backbone_outputs
 from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 
@@ -135,6 +136,21 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
             ``input_mode``, ``use_adversarial``, ``loss_target`` ...).
     """
 
+    requirements = AdaptSegNetSegmentor.requirements + (
+        Requirement(
+            'feature_layer', 'the matched feature map: extract_feat(x)[feature_index] '
+            "(feature_source='backbone') or the input of decode_head.conv_seg "
+            "(feature_source='head'), with known channels to size the memory banks",
+            "feature_source='head' (any head with one conv_seg classifier), or give "
+            'stuff_bank.dim and instance_bank.dim'),
+        Requirement(
+            'classifier_on_features', 'a decode head that classifies pooled features of '
+            "the one level feature_index alone (classifier_check with feature_source="
+            "'backbone' re-predicts them with the whole head)",
+            "feature_source='head' (re-predicts with conv_seg only), or "
+            'classifier_check=dict(source=False, target_stuff=False, target_things=False)'),
+    )
+
     def __init__(self,
                  segmentor: ConfigType,
                  step: int = 1,
@@ -216,20 +232,21 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
         conv_seg = getattr(head, 'conv_seg', None)
         if feature_source == 'head' and (not isinstance(conv_seg, nn.Module)
                                          or isinstance(conv_seg, nn.ModuleList)):
-            raise ValueError(
-                f"SIMSegmentor: feature_source='head' catches the input of the decode "
+            raise self.unmet(
+                'feature_layer', f"feature_source='head' catches the input of the decode "
                 f"head's conv_seg, but {type(head).__name__}.conv_seg is not a module "
                 "called once per forward (DeepLabV2Head classifies the backbone feature "
                 "directly: use feature_source='backbone')")
         if feature_source == 'backbone' and any(checks.values()) and getattr(
                 head, 'input_transform', None) is not None:
-            raise ValueError(
-                'SIMSegmentor: classifier_check runs the decode head on pooled features '
-                f'of one level, but the head has input_transform='
-                f'{head.input_transform!r}: set every classifier_check entry to False')
+            raise self.unmet(
+                'classifier_on_features', f'{type(head).__name__} merges several levels '
+                f'(input_transform={head.input_transform!r})')
         self.stuff_bank = self._build_bank(stuff_bank, self.stuff_classes, 'stuff_bank')
         self.instance_bank = self._build_bank(instance_bank, self.thing_classes,
                                               'instance_bank')
+        if feature_source == 'backbone' and any(checks.values()):
+            self._probe_classifier(self.stuff_bank.dim)
         self.loss_stuff = MODELS.build(loss_stuff)
         self.loss_instance = MODELS.build(loss_instance)
 
@@ -259,11 +276,37 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
         if cfg.get('dim') is None:
             dim = self._feature_dim()
             if dim is None:
-                raise ValueError(f'SIMSegmentor: give {name}.dim (the channels of the '
-                                 'matched feature); it cannot be read from the decode '
-                                 'head for this feature_index')
+                raise self.unmet('feature_layer', f'{name}.dim is not given and cannot be '
+                                 'read from the decode head for feature_index='
+                                 f'{self.feature_index}')
             cfg['dim'] = dim
         return MODELS.build(cfg)
+
+    def _probe_classifier(self, dim: int) -> None:
+        """Run the classifier of ``classifier_check`` once on pooled zeros of ``dim``
+        channels, so a head that reads other inputs fails here with the fix, not with a
+        channel mismatch from inside it at the first step (e.g. DeepLabV3+'s head also
+        reads level 0)."""
+        head = self.segmentor.decode_head
+        levels = num_backbone_outputs(self.segmentor)
+        if levels is not None and isinstance(head.in_index, int) and \
+                self.feature_index % levels != head.in_index % levels:
+            raise self.unmet(
+                'classifier_on_features', f'feature_index={self.feature_index} is not the '
+                f'decode head\'s input (in_index={head.in_index} of {levels} levels)')
+        try:
+            with torch.no_grad():
+                out = self._classifier()(torch.zeros(2, dim, 1, 1))
+        except (RuntimeError, ValueError, IndexError, TypeError) as err:
+            raise self.unmet(
+                'classifier_on_features', f'{type(self.segmentor.decode_head).__name__} '
+                f'fails on pooled {dim}-channel features of feature_index='
+                f'{self.feature_index} ({type(err).__name__}: {str(err)[:160]})') from None
+        num_classes = self.segmentor.decode_head.num_classes
+        if out.dim() != 4 or out.shape[1] != num_classes:
+            raise self.unmet(
+                'classifier_on_features', f'the head returns {tuple(out.shape)} for pooled '
+                f'features, not (N, {num_classes}, h, w)')
 
     # ------------------------------------------------------------ features
     @contextmanager
@@ -418,16 +461,21 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
         wrapper = optim_wrapper['segmentor']
         levels = self._discriminators()
         bare = {name: self.unwrap(getattr(self, name)) for name, _ in levels}
-        for module in bare.values():
-            set_requires_grad(module, False)
         has_aux_head = getattr(self.unwrap(self.segmentor), 'auxiliary_head',
                                None) is not None
         need_aux = self._needs_target_aux or (self.step == 2 and has_aux_head)
         d_inputs: Dict[str, Tensor] = {}
-        try:
+        # the target batch's BN update is applied after the source pass (target last,
+        # as AdaptSegNet's code, which SIM's builds on); the source pass follows
+        # bn_stats.track
+        target_bn = DeferredBNUpdate(self.unwrap(self.segmentor))
+        with ExitStack() as frozen:
+            for module in bare.values():
+                frozen.enter_context(parameters_frozen(module))
             with wrapper.optim_context(self.segmentor):
                 tgt = target['inputs']
-                feat_t, main_t, aux_t = self._target_forward(tgt, need_aux)
+                with target_bn.record():
+                    feat_t, main_t, aux_t = self._target_forward(tgt, need_aux)
                 up = dict(main=self.upsample_like(main_t, tgt))
                 if aux_t is not None:
                     up['aux'] = self.upsample_like(aux_t, tgt)
@@ -454,7 +502,7 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
                                 if k != 'loss'})
                     log['seg.loss_tgt'] = loss_seg_t.detach()
                 # the source pass last: its graph holds every segmentor parameter
-                with self._catch_features() as caught:
+                with self._catch_features() as caught, self.source_bn_context():
                     losses, src_logits = self._source_loss(source, catch=True)
                 loss_src, src_log = self.parse_losses(losses)
                 # banks first (step i's source samples), then the target matching
@@ -464,10 +512,8 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
                 loss_stuff, loss_instance = self.matching_losses(
                     feat_t, self.matching_label_map(main_t, target['data_samples']))
                 loss = loss_src + loss + self.lambda_ci * (loss_stuff + loss_instance)
-        finally:
-            for module in bare.values():
-                set_requires_grad(module, True)
         wrapper.update_params(loss)
+        target_bn.apply()  # after the backward, which reads the BN buffers
         with torch.no_grad():
             for _, level in levels:
                 d_inputs[f'src_{level}'] = self.discriminator_input(

@@ -216,10 +216,13 @@ def test_key_mismatch_raises_key_error(source, tmp_path, change):
         model.init_weights()
 
 
-def test_missing_checkpoint_file_names_the_path(tmp_path):
+def test_missing_checkpoint_file_is_read_only_when_training_starts(tmp_path):
+    """Building (to test or export an adapted checkpoint) does not need the source
+    model on disk; initialising the weights (training) names the missing path."""
     path = str(tmp_path / 'no_such_source.pth')
+    model = build(source_checkpoint=path, with_source_model=True)
     with pytest.raises(FileNotFoundError, match='no_such_source.pth'):
-        build(source_checkpoint=path)
+        model.init_weights()
 
 
 def test_source_model_needs_a_checkpoint():

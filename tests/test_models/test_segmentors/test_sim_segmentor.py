@@ -390,10 +390,9 @@ def test_feature_index_off_the_head_input_needs_no_classifier_check():
     seg.backbone.out_indices = (2, 3)
     seg.decode_head.in_index = 1
     bank = dict(type='FeatureMemoryBank', dim=16, size=2)
-    model, optim = build(segmentor=seg, feature_index=0, stuff_bank=bank,
-                         instance_bank=bank)
-    with pytest.raises(ValueError, match='classifier_check'):
-        model.train_step(pair_batch(), optim)
+    with pytest.raises(ValueError, match=r"feature_index=0 is not the decode head's input "
+                       r'\(in_index=1 of 2 levels\).*Fix: .*classifier_check'):
+        build(segmentor=seg, feature_index=0, stuff_bank=bank, instance_bank=bank)
     model, optim = build(segmentor=seg, feature_index=0, stuff_bank=bank,
                          instance_bank=bank, classifier_check=dict(
                              source=False, target_stuff=False, target_things=False))
@@ -474,3 +473,54 @@ def test_kill_and_resume_restores_banks_discriminator_and_optimizers(tmp_path):
                         resumed['optimizer'][name]['state'].values()):
             for key in a:
                 torch.testing.assert_close(b[key], a[key], msg=f'{name}.{key}')
+
+
+@pytest.mark.parametrize('track', ['all', 'target'])
+def test_running_statistics_end_on_the_target_batch(track):
+    """As AdaptSegNet: the target batch's BN update is applied after the source pass
+    (track='all'); track='target' keeps the source batch out."""
+    model, optim = build(bn_stats=dict(track=track))
+    bn = model.segmentor.backbone.stem[1]
+    seen = []
+    handle = bn.register_forward_pre_hook(lambda _m, args: seen.append(
+        args[0].detach().mean(dim=(0, 2, 3))) if _m.training else None)
+    r0, m = bn.running_mean.clone(), bn.momentum
+    model.train_step(pair_batch(), optim)
+    handle.remove()
+    mean_t, mean_s = seen[0], seen[1]  # target pass, then source pass
+    expected = (1 - m) * ((1 - m) * r0 + m * mean_s) + m * mean_t if track == 'all' \
+        else (1 - m) * r0 + m * mean_t
+    torch.testing.assert_close(bn.running_mean, expected)
+
+
+def test_train_step_keeps_parameters_a_config_froze_frozen():
+    model, optim = build()
+    frozen = model.discriminator.layers[0].weight
+    frozen.requires_grad_(False)
+    model.train_step(pair_batch(), optim)
+    assert not frozen.requires_grad and model.discriminator.layers[0].bias.requires_grad
+
+
+def test_backbone_features_on_deeplabv3plus_head_is_a_build_error():
+    """The DeepLabV3+ head also reads level 0: classifier_check with backbone features
+    cannot re-predict pooled features with it. Named at build, with the fix, instead of
+    a channel mismatch from inside the head at the first step; feature_source='head'
+    works."""
+    seg = model_cfg().segmentor
+    seg.backbone.out_indices = (0, 3)
+    seg.decode_head = ConfigDict(
+        type='DepthwiseSeparableASPPHead', in_channels=DIM, in_index=1, channels=8,
+        dilations=(1, 2), c1_in_channels=4, c1_channels=4, num_classes=NUM_CLASSES,
+        align_corners=False, loss_decode=dict(type='CrossEntropyLoss'))
+    cfg = model_cfg()
+    cfg['segmentor'] = seg  # replaced, not merged into the FCN head
+    with pytest.raises(ValueError, match=r'\[classifier_on_features\]; '
+                       r'DepthwiseSeparableASPPHead fails on pooled 32-channel features '
+                       r".*Fix: feature_source='head'"):
+        MODELS.build(cfg)
+    cfg['feature_source'] = 'head'
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    log = model.train_step(pair_batch(), build_optim_wrapper(model, optim_cfg()))
+    assert torch.isfinite(log['seg.loss'])
