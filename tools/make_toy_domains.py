@@ -179,6 +179,8 @@ def check_out_dir(args: argparse.Namespace, tasks: Sequence[Task]) -> Optional[s
                             f'{args.height}x{args.width}. Give another --out, or '
                             'delete the folder to remake it.')
                 break
+    if os.path.isfile(path):
+        return None  # already recorded
     os.makedirs(args.out, exist_ok=True)
     tmp = f'{path}.tmp'
     with open(tmp, 'w') as f:

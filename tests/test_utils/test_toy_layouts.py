@@ -187,7 +187,8 @@ def test_cli_resumable_and_nproc_independent(tmp_path, capsys, nproc):
     out = str(tmp_path / 'toy')
     assert cli.main(['--out', out, '--nproc', str(nproc)] + args) == 0
     first = _snapshot(out)
-    assert {p.split(os.sep)[0] for p in first} == {'gta5', 'synthia', 'cityscapes', 'nthu'}
+    assert {p.split(os.sep)[0] for p in first} == {'gta5', 'synthia', 'cityscapes', 'nthu',
+                                                    'toy_domains.json'}
     assert len([p for p in first if p.startswith('gta5')]) == 6
     assert len([p for p in first if p.endswith('_eval.png')]) == 4
     assert cli.main(['--out', out, '--nproc', str(nproc)] + args) == 0
