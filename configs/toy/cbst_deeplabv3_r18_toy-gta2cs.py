@@ -5,9 +5,11 @@ _base_ = [
     '../_base_/models/deeplabv3_r18-d8_toy.py',
     '../_base_/datasets/toy_gta5_cityscapes_pseudo.py',
     '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/self_training_toy.py'
+    '../_base_/schedules/self_training_toy.py',
+    '../_base_/toy_bn_stats.py'
 ]
 model = dict(
+    bn_stats={{_base_.toy_bn_stats}},
     _delete_=True,
     type='SelfTrainingSegmentor',
     segmentor={{_base_.model}},
@@ -20,5 +22,6 @@ custom_hooks = [
         max_rounds=3,
         policy=dict(
             type='class_portion',
-            portion=dict(start=0.2, step=0.05, max_portion=0.5)))
+            portion=dict(start=0.2, step=0.05, max_portion=0.5))),
+    dict(type='BNStatsHook')
 ]

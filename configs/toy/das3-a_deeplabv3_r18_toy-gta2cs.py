@@ -5,9 +5,11 @@ _base_ = [
     '../_base_/models/deeplabv3_r18-d8_toy.py',
     '../_base_/datasets/toy_cityscapes_target.py',
     '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/self_training_toy.py'
+    '../_base_/schedules/self_training_toy.py',
+    '../_base_/toy_bn_stats.py'
 ]
 model = dict(
+    bn_stats={{_base_.toy_bn_stats}},
     _delete_=True,
     type='DAS3Segmentor',
     stage='a',
@@ -20,3 +22,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))
+custom_hooks = [dict(type='BNStatsHook')]

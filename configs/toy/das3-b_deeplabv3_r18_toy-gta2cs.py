@@ -5,9 +5,11 @@ _base_ = [
     '../_base_/models/deeplabv3_r18-d8_toy.py',
     '../_base_/datasets/toy_cityscapes_pseudo_target.py',
     '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/self_training_toy.py'
+    '../_base_/schedules/self_training_toy.py',
+    '../_base_/toy_bn_stats.py'
 ]
 model = dict(
+    bn_stats={{_base_.toy_bn_stats}},
     _delete_=True,
     type='DAS3Segmentor',
     stage='b',
@@ -30,5 +32,6 @@ custom_hooks = [
         max_rounds=1,
         model='source_model',
         policy=dict(type='top_k', k=0.65),
-        negative_threshold=0.05)
+        negative_threshold=0.05),
+    dict(type='BNStatsHook')
 ]

@@ -19,5 +19,6 @@ custom_hooks = [
         max_rounds=1,
         model='source_model',
         policy=dict(type='top_k', k=0.65),
-        image_split=dict(easy_portion=0.3))
+        image_split=dict(easy_portion=0.3)),
+    dict(type='BNStatsHook')
 ]

@@ -10,9 +10,11 @@ _base_ = [
     '../_base_/models/deeplabv3_r18-d8_toy.py',
     '../_base_/datasets/toy_cityscapes_pseudo_target.py',
     '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/adaptsegnet_toy.py'
+    '../_base_/schedules/adaptsegnet_toy.py',
+    '../_base_/toy_bn_stats.py'
 ]
 model = dict(
+    bn_stats={{_base_.toy_bn_stats}},
     _delete_=True,
     type='PixIntraDASegmentor',
     segmentor={{_base_.model}},
@@ -40,5 +42,6 @@ custom_hooks = [
         round_iters={{_base_.max_iters}},
         max_rounds=1,
         model='source_model',
-        policy=dict(type='median', cap=0.9, empty_value=1.0))
+        policy=dict(type='median', cap=0.9, empty_value=1.0)),
+    dict(type='BNStatsHook')
 ]

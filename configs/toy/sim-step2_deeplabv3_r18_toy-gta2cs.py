@@ -8,9 +8,11 @@ _base_ = [
     '../_base_/models/sim_deeplabv3_r18_toy.py',
     '../_base_/datasets/toy_gta5_cityscapes_pseudo.py',
     '../_base_/datasets/toy_cityscapes_val.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/adaptsegnet_toy.py'
+    '../_base_/schedules/adaptsegnet_toy.py',
+    '../_base_/toy_bn_stats.py'
 ]
 model = dict(
+    bn_stats={{_base_.toy_bn_stats}},
     step=2,
     reinitialize=False,
     matching_labels='augmented',
@@ -21,5 +23,6 @@ custom_hooks = [
         round_iters={{_base_.max_iters}},
         max_rounds=1,
         model='segmentor',
-        policy=dict(type='median', cap=0.9, empty_value=0.0))
+        policy=dict(type='median', cap=0.9, empty_value=0.0)),
+    dict(type='BNStatsHook')
 ]

@@ -370,3 +370,52 @@ def test_kill_and_resume_restores_every_part(tmp_path):
         lrs = [g['lr'] for g in full['optimizer'][name]['param_groups']]
         assert lrs == [g['lr'] for g in resumed['optimizer'][name]['param_groups']]
     assert set(full['param_schedulers']) == set(resumed['param_schedulers'])
+
+
+# ------------------------------------------------------------ BN statistics policy
+def _first_bn_batch_stats(model):
+    """The stem BN layer and a list that receives (mean, unbiased var) of each of its
+    train-mode inputs."""
+    bn = model.segmentor.backbone.stem[1]
+    seen = []
+
+    def hook(_m, args):
+        x = args[0].detach()
+        seen.append((x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=True)))
+    return bn, seen, bn.register_forward_pre_hook(hook)
+
+
+@pytest.mark.parametrize('track', ['all', 'target'])
+def test_running_statistics_end_on_the_target_batch(track):
+    """The target pass runs first (DDP), but its BN update is applied last, as in
+    AdaptSegNet's code (source, then target); track='target' keeps the source batch out."""
+    model, optim = build(False, bn_stats=dict(track=track))
+    bn, seen, handle = _first_bn_batch_stats(model)
+    r0 = bn.running_mean.clone()
+    m = bn.momentum
+    model.train_step(pair_batch(), optim)
+    handle.remove()
+    assert len(seen) == 2  # target pass, then source pass
+    (mean_t, _), (mean_s, _) = seen
+    if track == 'all':
+        expected = (1 - m) * ((1 - m) * r0 + m * mean_s) + m * mean_t
+    else:
+        expected = (1 - m) * r0 + m * mean_t
+    torch.testing.assert_close(bn.running_mean, expected)
+    wrong = (1 - m) * ((1 - m) * r0 + m * mean_t) + m * mean_s  # the old order
+    assert not torch.allclose(bn.running_mean, wrong)
+
+
+def test_train_step_keeps_parameters_a_config_froze_frozen():
+    model, optim = build(True)
+    frozen = model.discriminator.layers[0].weight
+    frozen.requires_grad_(False)
+    model.train_step(pair_batch(), optim)
+    assert not frozen.requires_grad
+    assert model.discriminator.layers[0].bias.requires_grad
+
+
+def test_target_init_without_the_hook_is_a_clear_error():
+    model, optim = build(False, bn_stats=dict(init='target'))
+    with pytest.raises(RuntimeError, match='BNStatsHook'):
+        model.train_step(pair_batch(), optim)

@@ -148,3 +148,16 @@ def test_black_box_starts_from_its_own_weights(source_checkpoint):
     key = 'decode_head.conv_seg.weight'
     assert torch.equal(model.source_model.state_dict()[key], src[key])
     assert not torch.equal(model.segmentor.state_dict()[key], src[key])
+
+
+def test_stage_a_balance_follows_eq2(source_checkpoint):
+    """The diversity term carries Eq. 2's alpha like the focal term (at weight 1 it was
+    1e3-1e4x the focal term, the reverse of Table 5), and the focal factor is detached."""
+    model, _ = build(source_checkpoint, stage='a')
+    assert model.loss_diversity.loss_weight == model.loss_focal.alpha == 0.002
+    assert model.loss_focal.detach_weight
+    logits = torch.randn(2, C, 8, 8, requires_grad=True)
+    g_focal, = torch.autograd.grad(model.loss_focal(logits), logits)
+    g_div, = torch.autograd.grad(model.loss_diversity(logits), logits)
+    ratio = float(g_div.norm() / g_focal.norm())
+    assert 0.01 < ratio < 100, ratio

@@ -66,3 +66,42 @@ def test_target_only_batches_and_regulariser():
     log = model.train_step(part(2, 2), optim)
     assert 'src.decode.loss_ce' not in log and 'tgt.loss_reg' in log
     assert any(not torch.equal(v, w0[k]) for k, v in model.segmentor.state_dict().items())
+
+
+def half_labelled(n, seed):
+    data = part(n, seed)
+    for s in data['data_samples']:
+        s.gt_sem_seg.data[..., : W // 2] = 255
+    return data
+
+
+def test_pseudo_label_ce_averages_over_labelled_pixels():
+    """Half of the pixels ignored: the loss is the mean over the labelled half (as the
+    official codes), twice mmseg's default mean over every pixel."""
+    from mmseg.models.losses import CrossEntropyLoss
+    model, _ = build()
+    ce = [m for m in model.segmentor.modules() if isinstance(m, CrossEntropyLoss)]
+    assert ce and all(m.avg_non_ignore for m in ce)
+    data = model.data_preprocessor(dict(source=part(2, 1), target=half_labelled(2, 2)), True)
+    target = data['target']
+    labelled = model.segmentor.loss(target['inputs'], target['data_samples'])
+    for m in ce:
+        m.avg_non_ignore = False
+    every = model.segmentor.loss(target['inputs'], target['data_samples'])
+    torch.testing.assert_close(labelled['decode.loss_ce'], 2 * every['decode.loss_ce'])
+
+
+def _running(model):
+    return {k: v.clone() for k, v in model.segmentor.state_dict().items()
+            if 'running' in k}
+
+
+def test_track_target_keeps_source_batches_out_of_running_statistics():
+    target_only, optim = build()
+    target_only.train_step(part(2, 2), optim)
+    expected = _running(target_only)
+    for track, same in (('target', True), ('all', False)):
+        model, optim = build(bn_stats=dict(track=track))
+        model.train_step(dict(source=part(2, 1), target=part(2, 2)), optim)
+        got = _running(model)
+        assert all(torch.allclose(got[k], expected[k]) for k in expected) is same, track

@@ -223,3 +223,65 @@ def test_gradient_accumulation_follows_mmengine(source_checkpoint):
     assert torch.equal(seg0, seg1), 'segmentor stepped before accumulating 2 batches'
     assert not torch.equal(seg1, seg2)
     assert any(not torch.equal(gen0[k], gen1[k]) for k in gen0)
+
+
+def build_with(source_checkpoint, **model_options):
+    init_default_scope('mmseg')
+    cfg = tiny_model_cfg(source_checkpoint)
+    cfg.model.update(model_options)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+@pytest.mark.parametrize('target_statistics', [False, True])
+def test_mae_is_zero_at_iteration_zero(source_checkpoint, target_statistics):
+    """Like for like: the trained segmentor scores fakes with the frozen copy's source
+    statistics, so at identical weights the MAE (Eq. 5) is 0, also when the segmentor's
+    own running statistics are the target's (bn_stats init='target')."""
+    model, optim = build_with(source_checkpoint)
+    assert model.fake_bn == 'source'
+    if target_statistics:
+        for m in model.segmentor.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.add_(0.5)
+                m.running_var.mul_(2.)
+    own = state(model.segmentor)
+    log = model.train_step(target_batch(), optim)
+    assert log['gen.loss_mae'].item() == 0
+    assert log['seg.loss_mae'].item() == 0
+    # the borrowed statistics went back: only the target pass moved the running stats
+    moved = state(model.segmentor)
+    assert not torch.equal(own['backbone.stem.1.running_mean'],
+                           moved['backbone.stem.1.running_mean'])
+
+
+def test_mae_with_fake_batch_statistics_is_not_zero(source_checkpoint):
+    """DFAD's reading (train-mode student, eval-mode teacher) differs at identical
+    weights: what fake_bn='source' removes."""
+    model, optim = build_with(source_checkpoint, fake_bn='batch')
+    log = model.train_step(target_batch(), optim)
+    assert log['gen.loss_mae'].item() > 1e-3
+
+
+def test_mae_averages_over_pixels_by_default(source_checkpoint):
+    model, _ = build_with(source_checkpoint)
+    assert model.loss_mae.reduction == 'dfad_mean'
+
+
+def test_bad_fake_bn_is_a_clear_error(source_checkpoint):
+    with pytest.raises(ValueError, match='fake_bn'):
+        build_with(source_checkpoint, fake_bn='eval')
+
+
+def test_train_step_keeps_parameters_a_config_froze_frozen(source_checkpoint):
+    model, optim = build(source_checkpoint)
+    frozen = [model.segmentor.decode_head.conv_seg.weight,
+              model.discriminator.embedding.weight]
+    for param in frozen:
+        param.requires_grad_(False)
+    model.train_step(target_batch(), optim)
+    assert not any(param.requires_grad for param in frozen)
+    assert model.segmentor.decode_head.conv_seg.bias.requires_grad
+    assert model.discriminator.linear.weight.requires_grad
