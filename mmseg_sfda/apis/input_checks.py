@@ -305,6 +305,11 @@ def check_resume(cfg: Config) -> None:
             f'--resume: no checkpoint to resume in {work_dir} (no last_checkpoint file): '
             'drop --resume to start a new run, or give the --work-dir of the run to '
             'resume')
+    local = osp.join(work_dir, osp.basename(path))
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    if hook.get('type') == 'AtomicCheckpointHook' and osp.isfile(local) and \
+            osp.realpath(osp.dirname(path)) != osp.realpath(work_dir):
+        path = local  # a copied / moved work dir: the hook resumes its own copy
     if not osp.isfile(path):
         local = osp.join(work_dir, osp.basename(path))
         hint = f' (this work dir has {local}: write that path there)' \

@@ -9,6 +9,7 @@ import torch
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401
+from mmseg_sfda.apis.input_checks import check_resume
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from test_apis.test_resume import tiny_cfg, write_tiny_gta5
 from tiny_models import tiny_segmentor_cfg
@@ -88,6 +89,7 @@ def test_copied_work_dir_resumes_its_own_checkpoint(tmp_path, data_root):
     os.remove(osp.join(original, f'iter_{N}.pth'))
     cfg = atomic_cfg(data_root, copy)
     cfg.resume = True
+    check_resume(cfg)  # tools/train.py's preflight agrees: no error
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2 * N
