@@ -11,6 +11,7 @@ from mmseg.registry import HOOKS
 from torch import nn
 
 from mmseg_sfda.utils.adabn import adapt_bn_statistics, batch_norm_layers
+from mmseg_sfda.utils.rng_state import preserved_rng_state
 
 #: pipeline steps that need labels the target set does not have (dropped by default)
 _LABEL_STEPS = ('LoadAnnotations', 'LoadPseudoLabel')
@@ -36,7 +37,9 @@ class BNStatsHook(Hook):
       labelling round.
 
     With several processes each rank estimates on its shard and the statistics are
-    averaged. With the default policy the hook does nothing.
+    averaged. No estimate changes a global random state (dropout in train mode would),
+    so a run draws the same random numbers whatever the policy. With the default policy
+    the hook does nothing.
 
     Args:
         dataloader (dict, optional): the target images. By default the training set's
@@ -108,9 +111,10 @@ class BNStatsHook(Hook):
                                      'source_model to re-estimate')
             targets.append(('source_model', _unwrap(model.source_model)))
         for name, module in targets:
-            used = adapt_bn_statistics(module, self._build_loader(runner),
-                                       max_batches=self.max_batches,
-                                       show_progress=is_main_process())
+            with preserved_rng_state():  # training draws the same random numbers
+                used = adapt_bn_statistics(module, self._build_loader(runner),
+                                           max_batches=self.max_batches,
+                                           show_progress=is_main_process())
             self._average_over_ranks(module)
             print_log(f'BNStatsHook: {name} BatchNorm statistics re-estimated on {used} '
                       f'target batches (iteration {runner.iter})', logger='current')

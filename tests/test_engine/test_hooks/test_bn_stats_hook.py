@@ -197,3 +197,18 @@ def test_refresh_without_the_hook_is_a_clear_error(data, tmp_path):
     cfg = self_training_cfg(data, str(tmp_path), dict(refresh=True), with_hook=False)
     with pytest.raises(RuntimeError, match='BNStatsHook'):
         Runner.from_cfg(cfg).train()
+
+
+def test_estimates_leave_the_random_state_alone(data, tmp_path):
+    """Dropout runs in AdaBN's train-mode passes; the run's random stream must not
+    depend on the policy."""
+    runner = Runner.from_cfg(runner_cfg(data, str(tmp_path), dict(init='target')))
+    runner.model.init_weights()
+    runner.model.segmentor.decode_head.dropout_ratio = 0.5
+    runner.model.segmentor.decode_head.dropout = torch.nn.Dropout2d(0.5)
+    hook = [h for h in runner.hooks if type(h).__name__ == 'BNStatsHook'][0]
+    runner.train_loop  # built (its loader draws random numbers), as in a run
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    hook.refresh(runner)
+    assert torch.equal(torch.get_rng_state(), state)
