@@ -171,12 +171,14 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
                              f'{describe_counts(counts)}')
         num_norms = sum(counts.values())
         if num_bn < MIN_BN_SHARE * num_norms:
+            backbone = getattr(self.source_model, 'backbone', None)
+            in_backbone = '' if backbone is None else (
+                f'; the backbone has {norm_layer_counts(backbone).get("BatchNorm", 0)}')
             warnings.warn(
                 f'SFDASegmentor: BNS (Eq. 4) constrains the fake images through {num_bn} '
                 f'BatchNorm layers only, of the source model\'s {num_norms} normalisation '
-                f'layers ({describe_counts(counts)}); the backbone has '
-                f'{norm_layer_counts(self.source_model.backbone).get("BatchNorm", 0)}. '
-                'The fake images are then weakly tied to the source domain.')
+                f'layers ({describe_counts(counts)}){in_backbone}. The fake images are '
+                'then weakly tied to the source domain.')
         levels = num_backbone_outputs(self.source_model)
         if levels is not None and not -levels <= feature_index < levels:
             raise self.unmet('feature_layer', f'feature_index={feature_index} but '
