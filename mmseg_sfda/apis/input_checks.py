@@ -311,7 +311,6 @@ def check_resume(cfg: Config) -> None:
             osp.realpath(osp.dirname(path)) != osp.realpath(work_dir):
         path = local  # a copied / moved work dir: the hook resumes its own copy
     if not osp.isfile(path):
-        local = osp.join(work_dir, osp.basename(path))
         hint = f' (this work dir has {local}: write that path there)' \
             if osp.isfile(local) else ''
         raise MissingInputError(
