@@ -67,7 +67,8 @@ def test_pseudo_label_round_deleted_before_resume(toy, tmp_path):
         model=dict(segmentor=TINY_MODEL, source_checkpoint=toy.source_ckpt),
         train_dataloader=dict(batch_size=2, **NO_WORKERS, dataset=dict(
             source=dict(data_root=toy.gta5), target=dict(data_root=toy.cityscapes))),
-        val_dataloader=val, test_dataloader=val, custom_hooks=[hook], **short())
+        val_dataloader=val, test_dataloader=val,
+        custom_hooks=[hook, dict(type='BNStatsHook')], **short())
     work_dir = str(tmp_path / 'w')
     run('train.py', cfg, '--work-dir', work_dir)
     labels = osp.join(work_dir, 'pseudo_labels')

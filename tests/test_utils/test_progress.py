@@ -12,7 +12,9 @@ class Tty(io.StringIO):
 
 
 def test_log_lines_when_not_a_terminal(capsys):
-    MMLogger.get_instance('mmengine')
+    # a logger of its own, made now: an earlier test's current logger writes to the
+    # stdout of its time, not to this test's captured one
+    MMLogger.get_instance('test_progress_not_a_terminal')
     progress = Progress(100, 'labelling', log_every=0.25, stream=io.StringIO())
     progress.update(60)
     progress.update(60)  # past the end: ignored

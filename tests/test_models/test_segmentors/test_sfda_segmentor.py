@@ -23,6 +23,7 @@ def tiny_model_cfg(source_checkpoint: str) -> Config:
     cfg = Config.fromfile(SFDA_CFG)
     model = cfg.model
     model.source_checkpoint = source_checkpoint
+    model.bn_stats = dict()  # the papers' policy: these steps run without BNStatsHook
     model.segmentor.data_preprocessor.size = (H, W)
     model.generator.out_size = (16, 32)
     model.discriminator.num_convs = 3  # 8x16 patches at K=4
