@@ -13,6 +13,7 @@ import mmseg_sfda  # noqa: F401
 from mmseg_sfda.apis import prepare_toy_data, toy_config, train
 from mmseg_sfda.apis.toy_benchmark import run_toy_method
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
+from toy_runs import short
 
 pytestmark = pytest.mark.slow  # trains a toy source model and four short runs
 
@@ -28,12 +29,7 @@ t.adaptation_run({root!r}, {source!r}, {work!r})
 
 
 def options(iters: int) -> dict:
-    return {'randomness.seed': 0, 'randomness.deterministic': True,
-            'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
-            'train_cfg.val_begin': iters + 1, 'default_hooks.checkpoint.interval': iters,
-            'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-            'train_dataloader.batch_size': 2, 'test_dataloader.num_workers': 0,
-            'test_dataloader.persistent_workers': False}
+    return dict(short(iters), **{'train_dataloader.batch_size': 2})
 
 
 def adaptation_run(root: str, source: str, work: str) -> dict:
