@@ -44,6 +44,29 @@ def test_max_per_class_keeps_largest():
     ]
 
 
+def test_area_ties_keep_sim_order_not_opencv_order():
+    """12 single pixels tie in area; z = 10 are kept. SIM's code sorts
+    ``np.argsort(areas)[::-1]`` over skimage's raster-order labels: ties go
+    last-in-raster-order first, so the two first in raster order are dropped.
+    OpenCV's 8-connectivity labels follow its 2x2-block scan ((1, 0) before
+    (0, 3)), which dropped (4, 5) and (4, 7) instead."""
+    raster = [(0, 3), (0, 5), (0, 7), (1, 0), (2, 2), (2, 4), (2, 6), (3, 0),
+              (4, 3), (4, 5), (4, 7), (5, 0)]  # no two 8-adjacent
+    label = torch.zeros(6, 8, dtype=torch.long)
+    for y, x in raster:
+        label[y, x] = 11
+    label[5, 6:8] = 12  # another class: its own ranking
+    inst = extract_instances(label, [11, 12])
+    pixels = [tuple(mask.nonzero()[0].tolist()) for _, mask in inst]
+    assert pixels == raster[::-1][:10] + [(5, 6)]
+    # area still comes first: a larger region placed first in raster order
+    label[0, 3:5] = 11  # (0, 3)-(0, 5) merge: area 3, first pixel (0, 3)
+    inst = extract_instances(label, [11], max_per_class=None)
+    pixels = [tuple(mask.nonzero()[0].tolist()) for _, mask in inst]
+    assert _areas(inst)[0] == (11, 3)
+    assert pixels == [(0, 3)] + raster[:1:-1]
+
+
 def test_ignore_and_stuff_produce_no_instances():
     label = torch.full((4, 4), 255, dtype=torch.long)
     label[:2] = 0  # stuff
