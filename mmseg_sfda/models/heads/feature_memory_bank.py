@@ -22,10 +22,13 @@ class FeatureMemoryBank(nn.Module):
 
     State lives in registered buffers, so banks are saved in checkpoints and
     restored on resume: ``features`` (R, size, dim), ``valid`` (R, size)
-    bool and ``ptr`` (R,) long (next slot to write), with R =
+    bool and ``ptr`` (R,) long (features written so far, SIM code's
+    ``src_*_ptr``; the next slot is ``ptr % size``), with R =
     ``len(class_ids)`` rows (one per class; row r holds class
     ``class_ids[r]``; by default all ``num_classes`` classes). Passing only
-    the stuff or thing ids keeps the bank small.
+    the stuff or thing ids keeps the bank small. Older checkpoints stored
+    ``ptr`` as the next slot; a filled row of those loads as ``size + ptr``
+    writes.
 
     Matching (Eq. 6, 8) is ``min_j ||q - S_j||_1``, so :meth:`nearest` uses
     the L1 distance by default (``p=2`` is an option).
@@ -95,9 +98,17 @@ class FeatureMemoryBank(nn.Module):
         """True if ``class_id`` has no stored feature yet."""
         return not bool(self.valid[self.row(class_id)].any())
 
+    def num_written(self, class_id: int) -> int:
+        """Number of features written to ``class_id`` since the last reset."""
+        return int(self.ptr[self.row(class_id)])
+
     def is_full(self, class_id: int) -> bool:
-        """True once every slot of ``class_id`` holds a feature."""
-        return bool(self.valid[self.row(class_id)].all())
+        """True once more than ``size`` features of ``class_id`` were written.
+
+        SIM's code matches a class only when ``ptr / w > 1``: every slot
+        filled and at least one overwritten.
+        """
+        return self.num_written(class_id) > self.size
 
     def stored(self, class_id: int) -> Tensor:
         """The stored features of ``class_id``, (n_valid, dim)."""
@@ -144,15 +155,15 @@ class FeatureMemoryBank(nn.Module):
 
     def _write(self, r: int, feats: Tensor) -> None:
         """FIFO write into row r; only the last ``size`` features survive."""
-        n = feats.shape[0]
-        start = int(self.ptr[r])
+        total = feats.shape[0]
+        n, start = total, int(self.ptr[r]) % self.size
         if n > self.size:
             start = (start + n - self.size) % self.size
             feats, n = feats[-self.size:], self.size
         slots = (start + torch.arange(n, device=feats.device)) % self.size
         self.features[r, slots] = feats
         self.valid[r, slots] = True
-        self.ptr[r] = (start + n) % self.size
+        self.ptr[r] += total
 
     @staticmethod
     def _gather(class_ids: Tensor, feats: Tensor) -> Tuple[Tensor, Tensor]:
@@ -198,6 +209,14 @@ class FeatureMemoryBank(nn.Module):
                              f'(N, {self.dim}), got '
                              f'{tuple(getattr(feats, "shape", ()))}')
         return feats.detach()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        # old layout (ptr = next slot < size): a filled row wrapped at least
+        # once; with the write count a filled row has ptr >= size
+        old = self.valid.all(dim=1) & (self.ptr < self.size)
+        self.ptr[old] += self.size
 
     def reset(self) -> None:
         """Empty every class."""

@@ -21,15 +21,46 @@ def test_fifo_wrap_around():
     assert bank.num_stored(4) == 2 and bank.is_empty(7)
     assert bank.ptr.tolist() == [2, 0]
     bank.update(4, _f([3, 3], [4, 4]))  # [4, 4] overwrites the oldest
-    assert bank.is_full(4) and bank.ptr.tolist() == [1, 0]
+    assert bank.is_full(4) and bank.ptr.tolist() == [4, 0]  # writes so far
     torch.testing.assert_close(bank.features[0], _f([4, 4], [2, 2], [3, 3]))
     # more than `size` at once: only the last 3, written in FIFO order
     bank.update(4, _f([5, 5], [6, 6], [7, 7], [8, 8]))
     torch.testing.assert_close(bank.features[0], _f([7, 7], [8, 8], [6, 6]))
-    assert bank.ptr.tolist() == [2, 0]
+    assert bank.ptr.tolist() == [8, 0] and bank.num_written(4) == 8
     bank.update(4, _f([9, 9]))
     torch.testing.assert_close(bank.stored(4), _f([7, 7], [8, 8], [9, 9]))
     assert bank.is_empty(7)  # other classes untouched
+
+
+def test_full_means_more_than_size_writes_as_in_sim_code():
+    """SIM's code matches a class only when ``ptr / w > 1``: every slot
+    filled is not enough, one more write is needed."""
+    bank = FeatureMemoryBank(dim=1, size=2, class_ids=[0, 1])
+    bank.update(0, _f([1], [2]))
+    assert bank.num_stored(0) == 2 and not bank.is_full(0)
+    bank.update(0, _f([3]))
+    assert bank.num_written(0) == 3 and bank.is_full(0)
+    bank.update(1, _f([1], [2], [3]))  # one update of size + 1 counts too
+    assert bank.is_full(1)
+    bank.reset()
+    assert bank.num_written(0) == 0 and not bank.is_full(0)
+
+
+def test_old_checkpoints_load_with_a_write_count():
+    """Checkpoints from before the write count stored ``ptr`` as the next slot
+    (< size); a filled row of those loads as size + ptr writes."""
+    old = FeatureMemoryBank(dim=1, size=2, class_ids=[0, 1, 2])
+    old.update(0, _f([1], [2], [3]))  # old layout: ptr 1, all slots valid
+    old.update(1, _f([4]))  # old and new layout: ptr 1, one slot valid
+    state = old.state_dict()
+    state['ptr'] = torch.tensor([1, 1, 0])
+    new = FeatureMemoryBank(dim=1, size=2, class_ids=[0, 1, 2])
+    new.load_state_dict(state)
+    assert new.ptr.tolist() == [3, 1, 0]
+    assert new.is_full(0) and not new.is_full(1) and new.is_empty(2)
+    assert set(new.state_dict()) == {'features', 'valid', 'ptr'}
+    new.update(0, _f([5]))  # FIFO continues at slot 1
+    torch.testing.assert_close(new.features[0], _f([3], [5]))
 
 
 def test_update_many_splits_by_class_in_order():
@@ -74,7 +105,7 @@ def test_errors():
 def test_state_dict_round_trip_restores_bank():
     parent = nn.Module()
     parent.bank = FeatureMemoryBank(dim=3, size=2, class_ids=[1, 5])
-    parent.bank.update(5, torch.randn(3, 3))
+    parent.bank.update(5, torch.randn(3, 3))  # 3 > size writes: full
     parent.bank.update(1, torch.randn(1, 3))
     buf = io.BytesIO()
     torch.save(parent.state_dict(), buf)

@@ -13,8 +13,9 @@ def _f(*rows):
 
 def _bank():
     bank = FeatureMemoryBank(dim=2, size=2, class_ids=[11, 12, 13])
-    bank.update(11, _f([0, 0], [10, 10]))
-    bank.update(12, _f([5, 5], [5, 5]))
+    # full = more than size writes (SIM code: ptr > z*w); twice keeps the slots
+    bank.update(11, _f([0, 0], [10, 10]).repeat(2, 1))
+    bank.update(12, _f([5, 5], [5, 5]).repeat(2, 1))
     bank.update(13, _f([1, 1]))  # not full
     return bank
 
@@ -111,7 +112,7 @@ def test_end_to_end_gradient_reaches_features():
     bank = FeatureMemoryBank(dim=4, size=3, class_ids=[11])
     with torch.no_grad():
         src, src_cls, _ = thing_instance_features(feat + 1, label, [11])
-    bank.update_many(src_cls[:3], src[:3])
+    bank.update_many(src_cls, src)  # 4 > size writes: full
     feats, cls, img = thing_instance_features(feat, label, [11])
     loss = InstanceMatchingLoss()(feats, cls, bank, img, num_images=2)
     loss.backward()

@@ -13,8 +13,9 @@ def _f(*rows):
 
 def _bank():
     bank = FeatureMemoryBank(dim=2, size=2, num_classes=3)
-    bank.update(0, _f([0, 0], [4, 4]))
-    bank.update(1, _f([10, 0], [10, 0]))
+    # full = more than size writes (SIM code: ptr > w); twice keeps the slots
+    bank.update(0, _f([0, 0], [4, 4]).repeat(2, 1))
+    bank.update(1, _f([10, 0], [10, 0]).repeat(2, 1))
     bank.update(2, _f([1, 1]))  # not full
     return bank
 

@@ -85,10 +85,11 @@ def pair_batch(n: int = 2, pseudo: bool = False, pseudo_value=None) -> dict:
 
 
 def fill_banks(model, seed: int = 5) -> None:
-    """Full banks of random features (every class matchable)."""
+    """Full banks (size + 1 writes, SIM's ptr > w) of random features (every class
+    matchable)."""
     gen = torch.Generator().manual_seed(seed)
     for bank in (model.stuff_bank, model.instance_bank):
-        ids = torch.tensor(bank.class_ids).repeat_interleave(bank.size)
+        ids = torch.tensor(bank.class_ids).repeat_interleave(bank.size + 1)
         bank.update_many(ids, torch.rand(len(ids), bank.dim, generator=gen))
 
 
@@ -300,8 +301,9 @@ def test_matching_losses_pull_target_features_to_the_bank():
     model, _ = build(classifier_check=dict(target_stuff=False))
     feat = torch.zeros(1, DIM, 4, 8, requires_grad=True)
     label = torch.zeros(1, 4, 8, dtype=torch.long)  # all stuff class 0
-    stored = torch.stack([torch.full((DIM,), 0.5), torch.full((DIM,), 2.)])
-    model.stuff_bank.update_many(torch.tensor([0, 0]), stored)
+    stored = torch.stack([torch.full((DIM,), 9.), torch.full((DIM,), 0.5),
+                          torch.full((DIM,), 2.)])  # 3 > size writes: full; 9 drops out
+    model.stuff_bank.update_many(torch.tensor([0, 0, 0]), stored)
     loss_stuff, loss_instance = model.matching_losses(feat, label)
     torch.testing.assert_close(loss_stuff, torch.tensor(0.5))
     assert float(loss_instance.detach()) == 0
