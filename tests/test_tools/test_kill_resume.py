@@ -6,6 +6,7 @@ The kill point is deterministic: ``PauseAfterIterHook`` (imported by the configs
 a marker after iteration ``KILL_AT`` (its checkpoint saved) and sleeps; the test waits for
 the marker, the checkpoint and ``last_checkpoint``, then sends SIGKILL.
 """
+import glob
 import os
 import os.path as osp
 import signal
@@ -35,19 +36,22 @@ TINY = {'backbone.stem_channels': 8, 'backbone.base_channels': 4,
 SFDA = {'model.generator.latent_dim': 16, 'model.generator.out_size': (16, 32),
         'model.discriminator.embed_dim': 16, 'model.discriminator.num_patches': 4,
         'model.num_patches': 2}
-#: case: (toy config, extra options, whether the kill lands after the round's labelling)
+#: case: (toy config, extra options, where the kill lands: after iteration KILL_AT's
+#: checkpoint and its hooks ('after'), before PseudoLabelHook's labelling ('before') or
+#: inside it ('labelling': see PauseAfterIterHook))
 CASES = {
-    'sfda': ('sfda_deeplabv3_r18_toy-gta2cs.py', SFDA, True),
-    # killed after iteration 2's checkpoint and round 2's labels: the resumed run relabels
-    'cbst-round-boundary': ('cbst_deeplabv3_r18_toy-gta2cs.py', {}, True),
-    # killed after iteration 2's checkpoint, before round 2's labelling started
-    'cbst-before-labelling': ('cbst_deeplabv3_r18_toy-gta2cs.py', {}, False),
-    'das3-a': ('das3-a_deeplabv3_r18_toy-gta2cs.py', {}, True),
-    'adaptsegnet': ('adaptsegnet_deeplabv3_r18_toy-gta2cs.py', {}, True),
+    'sfda': ('sfda_deeplabv3_r18_toy-gta2cs.py', SFDA, 'after'),
+    # round 2's labels complete but not in the checkpoint: the resumed run adopts them
+    'cbst-round-boundary': ('cbst_deeplabv3_r18_toy-gta2cs.py', {}, 'after'),
+    'cbst-before-labelling': ('cbst_deeplabv3_r18_toy-gta2cs.py', {}, 'before'),
+    # round 2 half written (no completion mark): the resumed run labels it again
+    'cbst-while-labelling': ('cbst_deeplabv3_r18_toy-gta2cs.py', {}, 'labelling'),
+    'das3-a': ('das3-a_deeplabv3_r18_toy-gta2cs.py', {}, 'after'),
+    'adaptsegnet': ('adaptsegnet_deeplabv3_r18_toy-gta2cs.py', {}, 'after'),
     # banks of one sample: full (more than size writes) before the kill
     'sim-step1': ('sim-step1_deeplabv3_r18_toy-gta2cs.py',
-                  {'model.stuff_bank.size': 1, 'model.instance_bank.size': 1}, True),
-    'pixintrada': ('pixintrada_deeplabv3_r18_toy-gta2cs.py', {}, True),
+                  {'model.stuff_bank.size': 1, 'model.instance_bank.size': 1}, 'after'),
+    'pixintrada': ('pixintrada_deeplabv3_r18_toy-gta2cs.py', {}, 'after'),
 }
 
 
@@ -76,7 +80,7 @@ def source_checkpoint(tmp_path_factory) -> str:
 
 
 def write_config(case: str, toy_root: str, source: str, path: str) -> str:
-    name, extra, after_labelling = CASES[case]
+    name, extra, where = CASES[case]
     options = dict(short(ITERS), **{'model.source_checkpoint': source,
                                     'train_dataloader.batch_size': 2,
                                     'default_hooks.checkpoint.interval': KILL_AT})
@@ -89,7 +93,7 @@ def write_config(case: str, toy_root: str, source: str, path: str) -> str:
             hook.update(round_iters=KILL_AT, max_rounds=ITERS // KILL_AT)
     # same priority (LOWEST) as PseudoLabelHook: their order in the list decides
     pause = dict(type='PauseAfterIterHook')
-    hooks = hooks + [pause] if after_labelling else [pause] + hooks
+    hooks = [pause] + hooks if where == 'before' else hooks + [pause]
     cfg.custom_hooks = hooks
     cfg.custom_imports = dict(imports=['mmseg_sfda', 'pause_after_iter_hook'],
                               allow_failed_imports=False)
@@ -100,11 +104,13 @@ def write_config(case: str, toy_root: str, source: str, path: str) -> str:
 
 
 def train(config: str, work_dir: str, *extra: str, pause: str = '',
-          log: str = '') -> subprocess.Popen:
+          in_labelling: bool = False, log: str = '') -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([HERE, REPO, os.environ.get('PYTHONPATH', '')]))
     if pause:
         env.update(KILL_RESUME_PAUSE_AT=str(KILL_AT), KILL_RESUME_MARKER=pause)
+        if in_labelling:
+            env['KILL_RESUME_IN_LABELLING'] = '1'
     with open(log or work_dir + '.log', 'w') as out:
         return subprocess.Popen(
             [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
@@ -159,8 +165,14 @@ def test_kill_9_resume_is_exact(case, toy_root, source_checkpoint, tmp_path):
     full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
     marker = str(tmp_path / 'paused')
     full_proc = train(config, full)
-    killed_proc = train(config, killed, pause=marker)
+    in_labelling = CASES[case][2] == 'labelling'
+    killed_proc = train(config, killed, pause=marker, in_labelling=in_labelling)
     kill_after_checkpoint(killed_proc, killed, marker)
+    if in_labelling:  # killed with round 1's labels half written
+        round_dir = osp.join(killed, 'pseudo_labels', 'round_1')
+        labels = glob.glob(osp.join(round_dir, 'labels', '**', '*.png'), recursive=True)
+        assert len(labels) == 1  # of 4 target images
+        assert not osp.isfile(osp.join(round_dir, 'class_stats.json'))
     mid = load_checkpoint_file(osp.join(killed, f'iter_{KILL_AT}.pth'), map_location='cpu')
     log = killed + '_resumed.log'  # same work dir, its own log
     finish(train(config, killed, '--resume', log=log), killed, log)
@@ -175,4 +187,6 @@ def test_kill_9_resume_is_exact(case, toy_root, source_checkpoint, tmp_path):
     assert not diff, f'{len(diff)} differ: {diff[:20]}'
     # the resumed run really trained past the kill: weights moved since iteration KILL_AT
     assert mid['meta']['iter'] == KILL_AT
+    if case == 'sim-step1':  # killed with a full stuff bank row (more than size writes)
+        assert mid['state_dict']['stuff_bank.ptr'].max() > 1
     assert differences(mid['state_dict'], b['state_dict'])
