@@ -1,5 +1,6 @@
 """Target BatchNorm statistics for the policy of a DomainAdaptiveSegmentor (``bn_stats``)."""
 import copy
+import logging
 from typing import List, Optional
 
 from mmengine.dist import all_reduce, get_dist_info, is_main_process
@@ -69,6 +70,7 @@ class BNStatsHook(Hook):
         self._loader = None
         self._fresh = False  # the segmentor's statistics match its current weights
         self._source_adapted = False
+        self._warned: set = set()  # parts without BatchNorm, warned about once
 
     # ---------------------------------------------------------------- hooks
     @staticmethod
@@ -111,6 +113,14 @@ class BNStatsHook(Hook):
                                      'source_model to re-estimate')
             targets.append(('source_model', _unwrap(model.source_model)))
         for name, module in targets:
+            if not batch_norm_layers(module):
+                if name not in self._warned:
+                    self._warned.add(name)
+                    print_log(f'BNStatsHook: the {name} has no BatchNorm layer (a '
+                              'LayerNorm / GroupNorm model): bn_stats has nothing to '
+                              're-estimate; bn_stats=dict() silences this',
+                              logger='current', level=logging.WARNING)
+                continue
             with preserved_rng_state():  # training draws the same random numbers
                 used = adapt_bn_statistics(module, self._build_loader(runner),
                                            max_batches=self.max_batches,

@@ -1,6 +1,7 @@
 """BNStatsHook: target statistics before iteration 0, at the end and before pseudo
 labelling, as the model's bn_stats policy says."""
 import copy
+import logging
 
 import pytest
 import torch
@@ -212,3 +213,26 @@ def test_estimates_leave_the_random_state_alone(data, tmp_path):
     state = torch.get_rng_state()
     hook.refresh(runner)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_model_without_batch_norm_is_left_alone_with_a_warning():
+    """A LayerNorm / GroupNorm segmentor (mixing matrix): nothing to re-estimate, one
+    warning, no error."""
+    from mmengine.logging import MMLogger
+
+    class FakeRunner:
+        iter = 0
+        model = torch.nn.Module()
+
+    FakeRunner.model.segmentor = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
+                                                 torch.nn.GroupNorm(2, 4))
+    hook = HOOKS.build(dict(type='BNStatsHook'))
+    logger = MMLogger.get_instance('test_bn_stats_without_bn')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    hook.refresh(FakeRunner)
+    hook.refresh(FakeRunner)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and 'no BatchNorm layer' in warnings[0]
