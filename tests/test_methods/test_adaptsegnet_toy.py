@@ -1,11 +1,11 @@
 """AdaptSegNet on the small toy benchmark (seed 0) raises target mIoU over the source
-model; the identical run with lambda_adv = 0 (same seed, same batches, same BatchNorm
-policy, deterministic) is printed beside it.
+model.
 
-What is not asserted here, and why: the adversarial term's mIoU effect over the lambda 0
-control at this size is smaller than its spread over seeds (docs/toy_benchmark.md), and
-so is the change of the run's own discriminator (measured, seed 0: P(target) on target
-outputs 0.557 for the control, 0.519 for AdaptSegNet). The term's mechanism is tested
+What is not asserted here, and why: the adversarial term's mIoU effect over its
+lambda_adv = 0 control at this size is smaller than its spread over seeds
+(docs/toy_benchmark.md: seed 0 13.36 vs 13.14), and so is the change of the run's own
+discriminator (seed 0, earlier BN policy: P(target) on target outputs 0.557 for the
+control, 0.519 for AdaptSegNet). The term's mechanism is tested
 deterministically instead, in
 tests/test_models/test_segmentors/test_adapt_seg_net_segmentor.py
 (``test_adversarial_term_makes_target_outputs_look_source_to_the_discriminator``).
@@ -22,9 +22,7 @@ ITERS = 20
 def test_adaptsegnet_beats_source_only(toy_source, toy_adabn, toy_method):
     _, source = toy_source
     _, adapted = toy_method('adaptseg', ITERS)
-    _, control = toy_method('adaptseg', ITERS, 'term_off')
-    adapted, control = adapted['adaptsegnet'], control['adaptsegnet']
+    adapted = adapted['adaptsegnet']
     print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
-          f"lambda_adv=0 control {control['mIoU13']:.2f}, "
           f"AdaptSegNet {adapted['mIoU13']:.2f}")
     assert adapted['mIoU13'] > source['mIoU13'] + 3.0

@@ -1,9 +1,10 @@
 """SFDA on the small toy benchmark (seed 0): source-free adaptation from the source
-model raises target mIoU, and the run without its patch-level self-supervision (IPSM,
-the paper's "w/o IPSM" ablation, same seed) is printed beside it.
+model raises target mIoU over it.
 
-A reduced version of `python tools/demo.py --method sfda`; docs/toy_benchmark.md has
-the numbers over seeds and against AdaBN.
+A reduced version of `python tools/demo.py --method sfda`. Its controls (learning rate
+0, without IPSM) over seeds are in docs/toy_benchmark.md: at this size SFDA stays below
+AdaBN and its IPSM term's effect is inside the seed spread, so neither is asserted here;
+its losses are tested against hand-computed values in tests/test_models.
 """
 import pytest
 
@@ -17,9 +18,7 @@ ITERS = 20
 def test_sfda_beats_source_only(toy_source, toy_adabn, toy_method):
     _, source = toy_source
     _, adapted = toy_method('sfda', ITERS)
-    _, without_ipsm = toy_method('sfda', ITERS, 'term_off')
-    adapted, without_ipsm = adapted['sfda'], without_ipsm['sfda']
+    adapted = adapted['sfda']
     print(f"mIoU13 source-only {source['mIoU13']:.2f}, AdaBN {toy_adabn['mIoU13']:.2f}, "
-          f"SFDA w/o IPSM {without_ipsm['mIoU13']:.2f}, SFDA {adapted['mIoU13']:.2f}")
-    assert adapted['mIoU13'] > source['mIoU13'] + 1.0
-    assert without_ipsm['mIoU13'] > source['mIoU13'] + 1.0
+          f"SFDA {adapted['mIoU13']:.2f}")
+    assert adapted['mIoU13'] > source['mIoU13'] + 3.0
