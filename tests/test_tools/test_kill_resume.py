@@ -158,13 +158,22 @@ def differences(a, b, path: str = '') -> list:
     return [] if a == b else [f'{path} {a!r} != {b!r}']
 
 
+@pytest.fixture(scope='module')
+def full_runs() -> dict:
+    """Uninterrupted runs by (config, options): the CBST cases share one (without its
+    environment variables PauseAfterIterHook does nothing, wherever it is placed)."""
+    return {}
+
+
 @pytest.mark.slow  # three tools/train.py processes (two at once)
 @pytest.mark.parametrize('case', list(CASES))
-def test_kill_9_resume_is_exact(case, toy_root, source_checkpoint, tmp_path):
+def test_kill_9_resume_is_exact(case, toy_root, source_checkpoint, full_runs, tmp_path):
     config = write_config(case, toy_root, source_checkpoint, str(tmp_path / 'cfg.py'))
-    full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
-    marker = str(tmp_path / 'paused')
-    full_proc = train(config, full)
+    killed, marker = str(tmp_path / 'killed'), str(tmp_path / 'paused')
+    key = repr(CASES[case][:2])
+    full, full_proc = full_runs.get(key, str(tmp_path / 'full')), None
+    if key not in full_runs:
+        full_proc = train(config, full)
     in_labelling = CASES[case][2] == 'labelling'
     killed_proc = train(config, killed, pause=marker, in_labelling=in_labelling)
     kill_after_checkpoint(killed_proc, killed, marker)
@@ -176,7 +185,9 @@ def test_kill_9_resume_is_exact(case, toy_root, source_checkpoint, tmp_path):
     mid = load_checkpoint_file(osp.join(killed, f'iter_{KILL_AT}.pth'), map_location='cpu')
     log = killed + '_resumed.log'  # same work dir, its own log
     finish(train(config, killed, '--resume', log=log), killed, log)
-    finish(full_proc, full)
+    if full_proc is not None:
+        finish(full_proc, full)
+        full_runs[key] = full
 
     a = load_checkpoint_file(osp.join(full, f'iter_{ITERS}.pth'), map_location='cpu')
     b = load_checkpoint_file(osp.join(killed, f'iter_{ITERS}.pth'), map_location='cpu')
