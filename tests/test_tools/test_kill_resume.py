@@ -131,13 +131,15 @@ def kill_after_checkpoint(proc: subprocess.Popen, work_dir: str, marker: str) ->
     deadline = time.time() + 600
     while not osp.isfile(marker):
         assert proc.poll() is None, f'exited before the kill point:\n{log_tail(work_dir)}'
-        assert time.time() < deadline, log_tail(work_dir)
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail(f'no kill point in 600 s:\n{log_tail(work_dir)}')
         time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL
     assert osp.isfile(osp.join(work_dir, f'iter_{KILL_AT}.pth'))
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         assert f.read().strip().endswith(f'iter_{KILL_AT}.pth')
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL
     assert not osp.isfile(osp.join(work_dir, f'iter_{ITERS}.pth'))
 
 
