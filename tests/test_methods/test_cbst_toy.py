@@ -44,4 +44,4 @@ def test_cbst_balances_classes_and_beats_source_only(toy_source, toy_adabn, toy_
     # class balance: every predicted class keeps ~p (histogram bins blur it a little)
     assert min(cbst_share) > 0.15
     assert min(st_share) < 0.5 * min(cbst_share)
-    assert adapted['cbst']['mIoU13'] > source['mIoU13'] + 1.0
+    assert adapted['cbst']['mIoU13'] > source['mIoU13'] + 3.0  # over seeds: >= +4.1

@@ -30,5 +30,5 @@ def test_sim_steps_beat_source_only(toy_source, toy_method, toy_work):
     assert all(t <= 0.9 for t in stats['thresholds'])
     print(f"mIoU13 source-only {source['mIoU13']:.2f} -> SIM step 1 "
           f"{steps['step1']['mIoU13']:.2f} -> step 2 {steps['step2']['mIoU13']:.2f}")
-    assert steps['step1']['mIoU13'] > source['mIoU13'] + 1.0
-    assert steps['step2']['mIoU13'] > source['mIoU13'] + 1.0
+    assert steps['step1']['mIoU13'] > source['mIoU13'] + 3.0
+    assert steps['step2']['mIoU13'] > source['mIoU13'] + 3.0  # over seeds: >= +5.7
