@@ -21,7 +21,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = (32, 64)
 SCRIPT = '''
 import sys, torch
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {tests_root!r}]
 torch.set_num_threads(1)
 import test_determinism as t
 t.adaptation_run({root!r}, {source!r}, {work!r})
@@ -72,7 +72,8 @@ def test_fresh_process_on_one_core_gives_identical_weights(toy, tmp_path):
     root, source = toy
     here = adaptation_run(root, source, str(tmp_path / 'here'))
     work = str(tmp_path / 'one_core')
-    code = SCRIPT.format(tests=osp.dirname(osp.abspath(__file__)), root=root,
+    here_dir = osp.dirname(osp.abspath(__file__))
+    code = SCRIPT.format(tests=here_dir, tests_root=osp.dirname(here_dir), root=root,
                          source=source, work=work)
     subprocess.run(['taskset', '-c', '0', sys.executable, '-c', code], cwd=REPO,
                    check=True, capture_output=True)

@@ -7,33 +7,14 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
+from runner_utils import Interrupted  # (its module registers InterruptHook)
 from tiny_models import tiny_segmentor_cfg
-from mmseg.registry import HOOKS
 
 N = 3
-
-
-class Interrupted(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class InterruptAfterIterHook(Hook):
-    """Raise after iteration ``at`` (once the checkpoint hook has saved)."""
-
-    priority = 'LOWEST'
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise Interrupted(f'stopped after iteration {self.at}')
 
 
 def write_tiny_gta5(root: str, num: int = 6) -> None:
@@ -87,7 +68,7 @@ def test_resume_matches_uninterrupted(tmp_path, data_root):
     Runner.from_cfg(tiny_cfg(data_root, str(tmp_path / 'full'))).train()
 
     cfg = tiny_cfg(data_root, str(tmp_path / 'killed'))
-    cfg.custom_hooks = [dict(type='InterruptAfterIterHook', at=N)]
+    cfg.custom_hooks = [dict(type='InterruptHook', at=N)]
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     assert osp.isfile(tmp_path / 'killed' / f'iter_{N}.pth')
@@ -139,7 +120,7 @@ def random_cfg(data_root: str, work_dir: str, rng_hook: bool) -> Config:
 def kill_and_resume(tmp_path, data_root, name: str, rng_hook: bool) -> dict:
     work = str(tmp_path / name)
     cfg = random_cfg(data_root, work, rng_hook)
-    cfg.custom_hooks = [dict(type='InterruptAfterIterHook', at=N)]
+    cfg.custom_hooks = [dict(type='InterruptHook', at=N)]
     with pytest.raises(Interrupted):
         Runner.from_cfg(cfg).train()
     cfg = random_cfg(data_root, work, rng_hook)
