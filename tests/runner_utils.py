@@ -1,6 +1,6 @@
 """Helpers shared by the tests that run mmengine's runner: interrupting a run at an
-iteration (kill-and-resume tests), small random images in dataset layouts, short UDA
-runs, and two-process (torchrun, gloo) training."""
+iteration (kill-and-resume tests), small random images in dataset layouts, a tiny GTA5
+source run, short UDA runs, and two-process (torchrun, gloo) training."""
 import json
 import os
 import os.path as osp
@@ -10,6 +10,7 @@ import sys
 
 import cv2
 import numpy as np
+from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
@@ -55,6 +56,47 @@ def write_cityscapes_images(root: str, num: int, height: int, width: int,
                         cityscapes_names(num), height, width,
                         np.random.default_rng(seed))
     return root
+
+
+def write_tiny_gta5(root: str, num: int = 6) -> str:
+    """``num`` random 32x64 GTA5-layout pairs (classes 0-2, class 1 darker) under
+    ``root/images`` and ``root/labels``; returns root."""
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'labels'), exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(num):
+        img = rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)
+        label = np.zeros((32, 64), np.uint8)
+        label[16:] = 1
+        label[:, 32:] = rng.integers(0, 3)
+        img[label == 1] //= 2
+        cv2.imwrite(osp.join(root, 'images', f'{i:05d}.png'), img)
+        cv2.imwrite(osp.join(root, 'labels', f'{i:05d}_labelTrainIds.png'), label)
+    return root
+
+
+def tiny_cfg(data_root: str, work_dir: str, n: int = 3) -> Config:
+    """The toy source config on :func:`write_tiny_gta5` data: ``2 n`` iterations of batch
+    2, a checkpoint every ``n``, no validation or test."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/toy/deeplabv3_r18_toy-gta5_source.py'))
+    cfg.work_dir = work_dir
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        dataset=dict(type='GTA5Dataset', data_root=data_root, pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]))
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2 * n, val_interval=100)
+    cfg.param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=2 * n,
+                                by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=n)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+    cfg.randomness = dict(seed=0, deterministic=False)
+    return cfg
 
 
 def short_pair_run(cfg, data_roots, work_dir: str, iters: int):

@@ -25,7 +25,7 @@ from mmseg.registry import DATASETS
 from mmseg.visualization import SegLocalVisualizer
 
 import mmseg_sfda  # noqa: F401  (registers our datasets and transforms)
-from mmseg_sfda.utils.visualization import iter_packed, make_sample_picture
+from mmseg_sfda.visualization.sample_pictures import iter_packed, make_sample_picture
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

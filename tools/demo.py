@@ -27,10 +27,10 @@ from prettytable import PrettyTable
 
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.apis import (build_test_runner, evaluate, evaluate_random,
-                             iter_predictions, prepare_toy_data, toy_config, train)
+                             iter_predictions, prepare_toy_data, toy_config, train_segmentor)
 from mmseg_sfda.apis.toy_benchmark import TOY_METHODS, stage_name, toy_adabn_loader
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_PALETTE
-from mmseg_sfda.utils.prediction_grid import colorize, make_grid, save_rgb
+from mmseg_sfda.utils.class_maps import CITYSCAPES_PALETTE
+from mmseg_sfda.visualization.prediction_grid import colorize, make_grid, save_rgb
 
 SOURCE_CFG = 'configs/toy/deeplabv3_r18_toy-gta5_source.py'
 #: every method's configs, chained by checkpoint (PixIntraDA after its AdaptSegNet model)
@@ -125,7 +125,7 @@ def adapt(args: argparse.Namespace, source_ckpt: str) -> Dict[str, object]:
                               **{'model.source_checkpoint': ckpt}))
         stage = stage_name(path)
         name = args.method if len(stages) == 1 else f'{args.method}-{stage}'
-        ckpt = train(cfg, osp.join(args.work_dir, name))
+        ckpt = train_segmentor(cfg, osp.join(args.work_dir, name))
         label = args.method.upper() if len(stages) == 1 else \
             f'{args.method.upper()} ({stage})'
         runners[label] = build_test_runner(cfg, ckpt, osp.join(args.work_dir, 'eval'))
@@ -140,7 +140,7 @@ def main() -> None:
     work_dir = args.work_dir
     source_cfg = toy_config(SOURCE_CFG, args.data_root,
                             schedule(args.source_iters, args.seed))
-    source_ckpt = train(source_cfg, osp.join(work_dir, 'source'))
+    source_ckpt = train_segmentor(source_cfg, osp.join(work_dir, 'source'))
 
     results = {'chance (uniform random)': evaluate_random(source_cfg, args.seed)}
     runners = {

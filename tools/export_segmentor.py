@@ -7,7 +7,7 @@ import argparse
 
 import mmseg_sfda  # noqa: F401  (reads mmengine checkpoints with weights_only=True)
 from mmseg_sfda.utils.checkpoint_compat import CheckpointFileError
-from mmseg_sfda.utils.checkpoint_export import export_segmentor
+from mmseg_sfda.apis.checkpoint_export import export_segmentor
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 #   bash tools/install.sh
 # - torch 2.13.0 only where no torch is importable (never a second torch);
 # - mmcv 2.1.0 built from source with ops only where `import mmcv.ops` fails;
-# - mmengine 0.10.7, mmsegmentation 1.2.2 and the small runtime deps;
+# - mmengine 0.10.7, mmsegmentation 1.2.2, the small runtime deps and the test runner
+#   (pytest, pytest-xdist 3.8.0 with execnet 2.1.2: README's test command uses -n 2);
 # - this package in editable mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,11 +26,12 @@ trap 'rm -f "$CONSTRAINTS"' EXIT
 echo "$TORCH_PIN" >"$CONSTRAINTS"
 
 missing=()
-for spec in "mmengine==0.10.7:mmengine:0.10.7" "mmsegmentation==1.2.2:mmseg:1.2.2"; do
+for spec in "mmengine==0.10.7:mmengine:0.10.7" "mmsegmentation==1.2.2:mmseg:1.2.2" \
+    "pytest-xdist==3.8.0:xdist:3.8.0" "execnet==2.1.2:execnet:2.1.2"; do
   IFS=: read -r req mod ver <<<"$spec"
   have <<<"import importlib.metadata as m, sys; sys.exit(m.version('${req%%==*}') != '$ver')" || missing+=("$req")
 done
-for req in "numpy" "opencv-python" "scipy" "matplotlib" "prettytable" "ftfy" "regex" "pytest" "setuptools<70" "wheel" "ninja"; do
+for req in "numpy" "opencv-python" "scipy" "matplotlib" "prettytable" "ftfy" "regex" "pytest" "filelock" "setuptools<70" "wheel" "ninja"; do
   name=${req%%[<>=]*}
   have <<<"import importlib.metadata as m; m.version('$name')" || missing+=("$req")
 done

@@ -1,65 +1,23 @@
-"""Train / evaluate helpers over mmengine's runner, shared by the demo and the tests."""
-import copy
-import os.path as osp
+"""Evaluation helpers over mmengine's runner, shared by the demo, the benchmarks and the tests."""
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmseg.registry import METRICS
 
-from mmseg_sfda.utils.adabn import adapt_bn_statistics
-from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
-
-
-def _prepare(cfg: Config, work_dir: str) -> Config:
-    cfg = copy.deepcopy(cfg)
-    cfg.work_dir = work_dir
-    cfg.load_from = None
-    cfg.resume = False
-    return cfg
-
-
-def train(cfg: Config, work_dir: str, resume: bool = True) -> str:
-    """Train ``cfg`` through the runner; return the final checkpoint's path.
-
-    With ``resume`` a run whose final checkpoint exists is not repeated, and an
-    interrupted one continues from its latest checkpoint.
-    """
-    final = osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
-    latest = find_latest_checkpoint(work_dir) if resume else None
-    for ckpt in (final, latest):
-        if resume and ckpt and osp.isfile(ckpt):
-            _check_seed(ckpt, cfg.get('randomness', {}).get('seed'))
-    if resume and osp.isfile(final):
-        return final
-    cfg = _prepare(cfg, work_dir)
-    cfg.resume = resume and find_latest_checkpoint(work_dir) is not None
-    Runner.from_cfg(cfg).train()
-    if not osp.isfile(final):
-        raise RuntimeError(f'training finished without writing {final}')
-    return final
-
-
-def _check_seed(checkpoint: str, seed: Optional[int]) -> None:
-    """Refuse to reuse a checkpoint trained with another seed."""
-    if seed is None:
-        return
-    meta = load_checkpoint_file(checkpoint, map_location='cpu').get('meta', {})
-    if meta.get('seed') not in (None, seed):
-        raise RuntimeError(
-            f'{checkpoint} was trained with seed {meta["seed"]}, this run asks for seed '
-            f'{seed}: use another work_dir for this seed (or delete that one)')
+from mmseg_sfda.models.utils.adabn import adapt_bn_statistics
+from .training import run_cfg
 
 
 def build_test_runner(cfg: Config, checkpoint: str, work_dir: str,
                       adabn_dataloader: Optional[dict] = None) -> Runner:
     """A runner holding ``checkpoint``; BN statistics re-estimated on
     ``adabn_dataloader``'s images when given (AdaBN)."""
-    runner = Runner.from_cfg(_prepare(cfg, work_dir))
+    runner = Runner.from_cfg(run_cfg(cfg, work_dir))
     runner.load_checkpoint(checkpoint, map_location='cpu')
     if adabn_dataloader is not None:
         loader = Runner.build_dataloader(adabn_dataloader)

@@ -1,38 +1,35 @@
 """The toy domain-shift benchmark as used by ``tools/demo.py`` and the method tests."""
 import copy
 import os.path as osp
-import subprocess
-import sys
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 from mmengine.config import Config
 
-from .evaluation import evaluate, train
+from mmseg_sfda.datasets.converters.gta5 import convert_gta5
+from mmseg_sfda.datasets.converters.synthia import convert_synthia
+from mmseg_sfda.toy.domains import ToyDomainSpec, make_toy_domains
+from .evaluation import evaluate
+from .training import train_segmentor
 
 TOY_PREFIX = 'data/toy'
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run_tool(args: List[str]) -> None:
-    """Run one of ``tools/`` as a subprocess, raising with its command line on failure."""
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', args[0])] + args[1:]
-    result = subprocess.run(cmd, cwd=REPO_ROOT)
-    if result.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed with exit code {result.returncode}')
-
-
-def prepare_toy_data(data_root: str, seed: int = 0, extra: Optional[List[str]] = None
-                     ) -> None:
+def prepare_toy_data(data_root: str, seed: int = 0, nproc: int = 1, **spec) -> None:
     """Make the toy domains (if absent) and convert the GTA5 / SYNTHIA labels.
 
-    Both tools resume, so a second call costs a directory scan.
+    ``spec``: the other :class:`~mmseg_sfda.toy.domains.ToyDomainSpec` fields
+    (``height``, ``width``, ``shift``, ``num_source``, ``layouts`` ...). Both steps
+    resume, so a second call costs a directory scan.
     """
-    run_tool(['make_toy_domains.py', '--out', data_root, '--seed', str(seed)] +
-             (extra or []))
-    if osp.isdir(osp.join(data_root, 'gta5')):
-        run_tool(['dataset_converters/gta5.py', osp.join(data_root, 'gta5')])
-    if osp.isdir(osp.join(data_root, 'synthia')):
-        run_tool(['dataset_converters/synthia.py', osp.join(data_root, 'synthia')])
+    print(make_toy_domains(ToyDomainSpec(out=data_root, seed=seed, **spec), nproc))
+    for name, convert in (('gta5', convert_gta5), ('synthia', convert_synthia)):
+        folder = osp.join(data_root, name)
+        if osp.isdir(folder):
+            summary = convert(folder, nproc)
+            if summary is None or not summary.ok:
+                raise RuntimeError(f'converting the toy {name} labels in {folder} failed '
+                                   '(the log above names the files)')
 
 
 def _retarget(node, data_root: str):
@@ -204,6 +201,6 @@ def run_toy_method(name: str, data_root: str, source_ckpt: str, work_dir: str,
         if variant == 'lr0':
             set_segmentor_lr(cfg, 0.)
         folder = osp.join(work_dir, f'{name}-{stage}-{variant}')
-        ckpt = train(cfg, folder)
+        ckpt = train_segmentor(cfg, folder)
         metrics[stage] = evaluate(cfg, ckpt, osp.join(folder, 'eval'))
     return ckpt, metrics

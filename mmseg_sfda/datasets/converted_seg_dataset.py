@@ -9,7 +9,7 @@ from PIL import Image
 
 from mmseg_sfda.utils.bad_input import BadInputError
 
-from .class_maps import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE
+from ..utils.class_maps import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE
 
 
 class ConvertedSegDataset(BaseSegDataset):

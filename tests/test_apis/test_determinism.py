@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import mmseg_sfda  # noqa: F401
-from mmseg_sfda.apis import prepare_toy_data, toy_config, train
+from mmseg_sfda.apis import prepare_toy_data, toy_config, train_segmentor
 from mmseg_sfda.apis.toy_benchmark import run_toy_method
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from toy_runs import short
@@ -42,13 +42,11 @@ def adaptation_run(root: str, source: str, work: str) -> dict:
 @pytest.fixture(scope='module')
 def toy(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('toy'))
-    prepare_toy_data(root, seed=0, extra=[
-        '--height', str(SIZE[0]), '--width', str(SIZE[1]), '--num-source', '8',
-        '--num-target-train', '8', '--num-target-val', '4', '--layouts', 'gta5',
-        'cityscapes', '--nproc', '1'])
+    prepare_toy_data(root, seed=0, height=SIZE[0], width=SIZE[1], num_source=8,
+                     num_target_train=8, num_target_val=4, layouts=('gta5', 'cityscapes'))
     cfg = toy_config('configs/toy/deeplabv3_r18_toy-gta5_source.py', root, options(3),
                      SIZE)
-    return root, train(cfg, str(tmp_path_factory.mktemp('source')))
+    return root, train_segmentor(cfg, str(tmp_path_factory.mktemp('source')))
 
 
 def assert_same(a: dict, b: dict) -> None:

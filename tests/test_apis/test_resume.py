@@ -2,8 +2,6 @@
 dropout and random flips: RNGStateHook)."""
 import os.path as osp
 
-import cv2
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -12,52 +10,15 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from runner_utils import Interrupted  # (its module registers InterruptHook)
+from runner_utils import tiny_cfg, write_tiny_gta5
 from tiny_models import tiny_segmentor_cfg
 
 N = 3
 
 
-def write_tiny_gta5(root: str, num: int = 6) -> None:
-    rng = np.random.default_rng(0)
-    for i in range(num):
-        img = rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)
-        label = np.zeros((32, 64), np.uint8)
-        label[16:] = 1
-        label[:, 32:] = rng.integers(0, 3)
-        img[label == 1] //= 2
-        cv2.imwrite(osp.join(root, 'images', f'{i:05d}.png'), img)
-        cv2.imwrite(osp.join(root, 'labels', f'{i:05d}_labelTrainIds.png'), label)
-
-
-def tiny_cfg(data_root: str, work_dir: str) -> Config:
-    cfg = Config.fromfile('configs/toy/deeplabv3_r18_toy-gta5_source.py')
-    cfg.work_dir = work_dir
-    cfg.train_dataloader = dict(
-        batch_size=2, num_workers=0, persistent_workers=False,
-        sampler=dict(type='InfiniteSampler', shuffle=True),
-        dataset=dict(type='GTA5Dataset', data_root=data_root, pipeline=[
-            dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-            dict(type='PackSegInputs')]))
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2 * N, val_interval=100)
-    cfg.param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=2 * N,
-                                by_epoch=False)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=N)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
-    cfg.randomness = dict(seed=0, deterministic=False)
-    return cfg
-
-
 @pytest.fixture
 def data_root(tmp_path):
-    root = tmp_path / 'gta5'
-    (root / 'images').mkdir(parents=True)
-    (root / 'labels').mkdir()
-    write_tiny_gta5(str(root))
-    return str(root)
+    return write_tiny_gta5(str(tmp_path / 'gta5'))
 
 
 def final_weights(work_dir: str):

@@ -1,4 +1,5 @@
-"""The toy data and configs shared by the bad-input suite (made once per session)."""
+"""The toy data and configs shared by the bad-input suite (made once per test run, shared
+by pytest-xdist's workers: toy_runs.run_once; tests copy what they break)."""
 import contextlib
 import io
 import os.path as osp
@@ -8,13 +9,20 @@ import torch
 from mmengine.config import Config
 
 from bad_input_utils import NO_WORKERS, SIZE, TINY_MODEL, Toy, run, short, tool, write_config
+from toy_runs import run_once
 
 
 @pytest.fixture(scope='session')
 def toy(tmp_path_factory) -> Toy:
     """Toy GTA5 (4 images, converted labels) and Cityscapes (4 train, 2 val) at 32x64,
     tiny source / SFDA configs on them, a source checkpoint and a 1-iteration SFDA run."""
-    root = str(tmp_path_factory.mktemp('bad_inputs'))
+    t = Toy(run_once(tmp_path_factory, 'bad_inputs', make_toy))
+    t.sfda_ckpt = osp.join(t.sfda_work_dir, 'iter_1.pth')
+    assert osp.isfile(t.sfda_ckpt)
+    return t
+
+
+def make_toy(root: str) -> str:
     t = Toy(root)
     with contextlib.redirect_stdout(io.StringIO()):
         assert tool('make_toy_domains.py').main([
@@ -43,6 +51,4 @@ def toy(tmp_path_factory) -> Toy:
     model = MODELS.build(Config.fromfile(t.source_cfg).model)
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), t.source_ckpt)
     run('train.py', t.sfda_cfg, '--work-dir', t.sfda_work_dir)
-    t.sfda_ckpt = osp.join(t.sfda_work_dir, 'iter_1.pth')
-    assert osp.isfile(t.sfda_ckpt)
-    return t
+    return root

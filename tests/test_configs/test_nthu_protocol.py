@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 import mmseg_sfda  # noqa: F401  (registers SubsetIoUMetric)
 from mmseg.registry import METRICS
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_CLASSES
+from mmseg_sfda.utils.class_maps import CITYSCAPES_CLASSES
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ROAD, BUILDING, WALL = 0, 2, 3

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmseg.datasets import CityscapesDataset
 from mmseg.registry import DATASETS
 from mmseg_sfda.datasets import DomainPairDataset, GTA5Dataset
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_CLASSES
+from mmseg_sfda.utils.class_maps import CITYSCAPES_CLASSES
 
 H, W = 16, 32
 

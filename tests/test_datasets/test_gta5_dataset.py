@@ -10,7 +10,7 @@ from PIL import Image
 from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
 from mmseg.registry import DATASETS
 from mmseg_sfda.datasets import GTA5Dataset
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_CLASSES
+from mmseg_sfda.utils.class_maps import CITYSCAPES_CLASSES
 
 TRAIN_IDS = np.array([[0, 1, 2, 255], [13, 18, 10, 8]], dtype=np.uint8)
 

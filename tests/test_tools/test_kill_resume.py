@@ -58,10 +58,8 @@ CASES = {
 @pytest.fixture(scope='module')
 def toy_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('kill_resume') / 'toy')
-    prepare_toy_data(root, seed=0, extra=[
-        '--height', str(SIZE[0]), '--width', str(SIZE[1]), '--num-source', '4',
-        '--num-target-train', '4', '--num-target-val', '1', '--layouts', 'gta5',
-        'cityscapes', '--nproc', '1'])
+    prepare_toy_data(root, seed=0, height=SIZE[0], width=SIZE[1], num_source=4,
+                     num_target_train=4, num_target_val=1, layouts=('gta5', 'cityscapes'))
     return root
 
 

@@ -28,7 +28,7 @@ import mmseg_sfda  # noqa: F401
 from mmseg.apis import MMSegInferencer, inference_model, init_model
 from mmseg.registry import MODELS
 from mmseg_sfda.apis import prepare_toy_data, toy_config
-from mmseg_sfda.utils.checkpoint_export import export_segmentor
+from mmseg_sfda.apis.checkpoint_export import export_segmentor
 from toy_runs import short
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -58,10 +58,9 @@ def toy_root(tmp_path_factory):
     cwd = tmp_path_factory.mktemp('cwd')
     (cwd / 'data').mkdir()
     root = str(cwd / 'data' / 'toy')
-    prepare_toy_data(root, seed=0, extra=[
-        '--height', str(H), '--width', str(W), '--num-source', '4',
-        '--num-target-train', '4', '--num-target-val', str(NUM_VAL), '--layouts',
-        'gta5', 'cityscapes', '--nproc', '1'])
+    prepare_toy_data(root, seed=0, height=H, width=W, num_source=4,
+                     num_target_train=4, num_target_val=NUM_VAL,
+                     layouts=('gta5', 'cityscapes'))
     return root
 
 

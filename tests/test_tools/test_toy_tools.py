@@ -12,8 +12,8 @@ import torch
 from mmengine.config import Config
 
 import mmseg_sfda  # noqa: F401
-from mmseg_sfda.apis import train
-from mmseg_sfda.utils.checkpoint_export import export_segmentor
+from mmseg_sfda.apis import train_segmentor
+from mmseg_sfda.apis.checkpoint_export import export_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -63,9 +63,9 @@ def test_train_does_not_reuse_another_seeds_model(tmp_path):
     torch.save(dict(state_dict={}, meta=dict(seed=0, iter=3)), osp.join(work, 'iter_3.pth'))
     cfg = Config(dict(train_cfg=dict(max_iters=3), randomness=dict(seed=1)))
     with pytest.raises(RuntimeError, match='trained with seed 0'):
-        train(cfg, work)
+        train_segmentor(cfg, work)
     cfg.randomness.seed = 0
-    assert train(cfg, work) == osp.join(work, 'iter_3.pth')
+    assert train_segmentor(cfg, work) == osp.join(work, 'iter_3.pth')
 
 
 @pytest.fixture

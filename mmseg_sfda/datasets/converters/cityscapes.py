@@ -18,7 +18,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from ..class_maps import CITYSCAPES_ID_TO_TRAINID, build_lut
+from ...utils.class_maps import CITYSCAPES_ID_TO_TRAINID, build_lut
 from .common import (ConvertSummary, LabelTask, list_raw_labels, output_path,
                      read_index_png, require_dir, run_conversion)
 from .gta5 import CITYSCAPES_VALID_IDS

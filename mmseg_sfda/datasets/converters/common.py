@@ -38,7 +38,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from ...utils.progress import Progress
-from ..class_maps import IGNORE_INDEX
+from ...utils.class_maps import IGNORE_INDEX
 
 OUT_SUFFIX = '_labelTrainIds.png'
 MISMATCH_MODES = ('resize', 'skip')

@@ -11,7 +11,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from ..class_maps import SYNTHIA_ID_TO_TRAINID, build_lut
+from ...utils.class_maps import SYNTHIA_ID_TO_TRAINID, build_lut
 from .common import (ConvertSummary, LabelFormatError, LabelTask,
                      list_raw_labels, output_path, require_dir,
                      run_conversion)

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 from torch import nn
 
-from mmseg_sfda.utils.adabn import adapt_bn_statistics, batch_norm_layers
+from mmseg_sfda.models.utils.adabn import adapt_bn_statistics, batch_norm_layers
 from mmseg_sfda.utils.rng_state import preserved_rng_state
 
 #: pipeline steps that need labels the target set does not have (dropped by default)
@@ -30,7 +30,7 @@ class BNStatsHook(Hook):
     (see :class:`~mmseg_sfda.models.utils.bn_stats_policy.BNStatsPolicy`):
 
     - ``init='target'``: before iteration 0 (not on resume: the statistics are in the
-      checkpoint), AdaBN (:func:`~mmseg_sfda.utils.adabn.adapt_bn_statistics`) on the
+      checkpoint), AdaBN (:func:`~mmseg_sfda.models.utils.adabn.adapt_bn_statistics`) on the
       trained segmentor and on the frozen ``source_model`` when a ``PseudoLabelHook``
       labels with it;
     - ``refresh=True``: the same on the segmentor after the last iteration (before the

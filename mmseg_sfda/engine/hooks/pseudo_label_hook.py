@@ -616,7 +616,7 @@ class PseudoLabelHook(Hook):
     def _draw(self, runner: Runner, round_dir: str) -> None:
         if self.num_vis <= 0:
             return
-        from mmseg_sfda.utils.prediction_grid import colorize, make_grid, save_rgb
+        from mmseg_sfda.visualization.prediction_grid import colorize, make_grid, save_rgb
         import cv2
         dataset = self._build_loader(runner).dataset
         palette = dataset.metainfo.get('palette')

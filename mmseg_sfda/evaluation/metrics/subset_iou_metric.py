@@ -14,7 +14,7 @@ from PIL import Image
 from prettytable import PrettyTable
 
 from mmseg.registry import METRICS
-from ...datasets.class_maps import NTHU_MERGE, SUBSET_13, SUBSET_16
+from ...utils.class_maps import NTHU_MERGE, SUBSET_13, SUBSET_16
 
 SubsetSpec = Union[str, Sequence[int]]
 

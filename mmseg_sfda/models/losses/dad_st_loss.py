@@ -3,7 +3,7 @@ from torch import Tensor
 
 from mmseg.registry import MODELS
 
-from ..heads.dual_attention_module import DualAttentionMaps
+from ..utils.dual_attention_module import DualAttentionMaps
 from .utils import BaseLoss
 
 

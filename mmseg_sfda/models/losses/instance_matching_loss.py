@@ -1,89 +1,15 @@
 """Instance matching loss of SIM (Eq. 7-8, Alg. 1)."""
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
-from mmseg_sfda.models.losses.stuff_matching_loss import (_num_images,
-                                                          matched_l1)
 from mmseg_sfda.models.losses.utils import BaseLoss, check_choice
-from mmseg_sfda.models.utils.instances import (classifier_agrees,
-                                               correct_label_map,
-                                               extract_instances,
-                                               masked_mean_features)
+from mmseg_sfda.models.utils.feature_memory_bank import FeatureMemoryBank
+from mmseg_sfda.models.utils.sim_features import _num_images, matched_l1
 
 _REDUCTIONS = ('sim', 'mean')
-
-
-def thing_instance_features(
-    feat: Tensor,
-    label: Tensor,
-    thing_classes: Sequence[int],
-    max_per_class: Optional[int] = 10,
-    ignore_index: int = 255,
-    pred: Optional[Tensor] = None,
-    classifier: Optional[Callable[[Tensor], Tensor]] = None,
-    connectivity: int = 8
-) -> Tuple[Tensor, Tensor, Tensor]:
-    """Instance features ``I(r, f)`` of each image's thing regions (Eq. 7).
-
-    As in SIM's code, ``label`` is first resized (nearest) to the feature
-    size; with ``pred`` (source step) only correctly classified pixels count
-    (Eq. 4). Instances are the ``max_per_class`` largest connected regions
-    per thing class (:func:`extract_instances`). With ``classifier`` an
-    instance is kept only if the classifier re-predicts its class (SIM's code
-    does this for source instances, not for target ones).
-
-    Args:
-        feat (Tensor): Features (B, C, h, w).
-        label (Tensor): Integer labels (B, H, W).
-        thing_classes (Sequence[int]): Thing (foreground) class ids.
-        max_per_class (int, optional): z of Alg. 1. Default: 10.
-        ignore_index (int): Ignored label. Default: 255.
-        pred (Tensor, optional): Predicted labels or logits; see
-            :func:`correct_label_map`.
-        classifier (Callable, optional): See :func:`classifier_agrees`.
-        connectivity (int): 8 (SIM code) or 4. Default: 8.
-
-    Returns:
-        tuple[Tensor, Tensor, Tensor]: ``feats`` (N, C) float32,
-        differentiable w.r.t. ``feat``; ``class_ids`` (N,) and ``image_ids``
-        (N,) long. Order: image, then thing class, then decreasing area.
-    """
-    if not isinstance(feat, Tensor) or feat.dim() != 4:
-        raise ValueError('thing_instance_features expects features (B, C, '
-                         f'h, w), got {tuple(getattr(feat, "shape", ()))}')
-    b, c, h, w = feat.shape
-    if label.shape[0] != b:
-        raise ValueError(f'thing_instance_features: {b} feature maps but '
-                         f'labels of shape {tuple(label.shape)}')
-    lab = correct_label_map(label, (h, w), pred, ignore_index)
-    feats: List[Tensor] = []
-    class_ids: List[int] = []
-    image_ids: List[int] = []
-    for i in range(b):
-        inst = extract_instances(lab[i], thing_classes, max_per_class,
-                                 ignore_index, connectivity)
-        if not inst:
-            continue
-        masks = torch.stack([m for _, m in inst])
-        feats.append(masked_mean_features(feat[i], masks))  # none vanish
-        class_ids += [cls for cls, _ in inst]
-        image_ids += [i] * len(inst)
-    if not feats:
-        empty = feat.float()[:0, :, 0, 0]  # (0, C), keeps the graph
-        return (empty,
-                torch.zeros(0, dtype=torch.long, device=feat.device),
-                torch.zeros(0, dtype=torch.long, device=feat.device))
-    out = torch.cat(feats)
-    cls_t = torch.tensor(class_ids, dtype=torch.long, device=feat.device)
-    img_t = torch.tensor(image_ids, dtype=torch.long, device=feat.device)
-    if classifier is not None:
-        keep = classifier_agrees(out, cls_t, classifier)
-        out, cls_t, img_t = out[keep], cls_t[keep], img_t[keep]
-    return out, cls_t, img_t
 
 
 @MODELS.register_module()

@@ -10,10 +10,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from torch import Tensor, nn
 
-from ..losses.instance_matching_loss import thing_instance_features
-from ..losses.stuff_matching_loss import stuff_class_means
 from ..utils import DeferredBNUpdate, parameters_frozen
 from ..utils.requirements import Requirement, num_backbone_outputs
+from ..utils.sim_features import stuff_class_means, thing_instance_features
 from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 

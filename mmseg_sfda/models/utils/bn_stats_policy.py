@@ -15,7 +15,7 @@ class BNStatsPolicy:
 
     - ``init``: ``'source'`` (default) starts from the source model's running statistics;
       ``'target'`` re-estimates them on the target train set (AdaBN,
-      :func:`mmseg_sfda.utils.adabn.adapt_bn_statistics`) before iteration 0, for the
+      :func:`mmseg_sfda.models.utils.adabn.adapt_bn_statistics`) before iteration 0, for the
       trained segmentor and a frozen copy that labels target images (``BNStatsHook``);
     - ``track``: ``'all'`` (default) lets every train-mode pass update the running
       statistics; ``'target'``: source (and source-like) passes normalise with their own

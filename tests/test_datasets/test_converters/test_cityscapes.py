@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 
 from mmseg.registry import DATASETS
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_ID_TO_TRAINID
+from mmseg_sfda.utils.class_maps import CITYSCAPES_ID_TO_TRAINID
 from mmseg_sfda.datasets.converters.cityscapes import convert_cityscapes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))

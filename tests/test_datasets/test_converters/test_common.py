@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_ID_TO_TRAINID, build_lut
+from mmseg_sfda.utils.class_maps import CITYSCAPES_ID_TO_TRAINID, build_lut
 from mmseg_sfda.datasets.converters import common
 from mmseg_sfda.datasets.converters.gta5 import (CITYSCAPES_VALID_IDS,
                                                  convert_gta5, gta5_tasks,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_ID_TO_TRAINID
+from mmseg_sfda.utils.class_maps import CITYSCAPES_ID_TO_TRAINID
 from mmseg_sfda.datasets.converters import common
 from mmseg_sfda.datasets.converters.gta5 import convert_gta5
 
@@ -194,7 +194,7 @@ def test_mapping_table_matches_class_maps():
                          np.array([255] * 256, np.uint8), frozenset())[0]
     assert (lut == 255).all()
     ids = np.array([list(CITYSCAPES_ID_TO_TRAINID)], dtype=np.uint8)
-    from mmseg_sfda.datasets.class_maps import build_lut
+    from mmseg_sfda.utils.class_maps import build_lut
     out, ignored, unknown = common.map_ids(
         ids, build_lut(CITYSCAPES_ID_TO_TRAINID), frozenset(range(34)))
     assert out.tolist()[0] == list(CITYSCAPES_ID_TO_TRAINID.values())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.datasets.class_maps import SYNTHIA_ID_TO_TRAINID
+from mmseg_sfda.utils.class_maps import SYNTHIA_ID_TO_TRAINID
 from mmseg_sfda.datasets.converters import common
 from mmseg_sfda.datasets.converters.synthia import (convert_synthia,
                                                     read_synthia_label)

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.apis.input_checks import check_resume
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
-from test_apis.test_resume import tiny_cfg, write_tiny_gta5
+from runner_utils import tiny_cfg
 from tiny_models import tiny_segmentor_cfg
 
 N = 2
@@ -19,15 +19,6 @@ N = 2
 
 class Killed(BaseException):
     """Stands for SIGKILL in the middle of writing a checkpoint."""
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    root = tmp_path / 'gta5'
-    (root / 'images').mkdir(parents=True)
-    (root / 'labels').mkdir()
-    write_tiny_gta5(str(root), num=4)
-    return str(root)
 
 
 def atomic_cfg(data_root, work_dir, iters=2 * N):

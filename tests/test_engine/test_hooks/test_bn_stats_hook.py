@@ -14,7 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import HOOKS, MODELS
 from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
-from mmseg_sfda.utils.adabn import adapt_bn_statistics
+from mmseg_sfda.models.utils.adabn import adapt_bn_statistics
 from runner_utils import write_cityscapes_images
 from tiny_models import tiny_segmentor_cfg
 

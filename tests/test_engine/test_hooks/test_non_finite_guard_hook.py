@@ -11,17 +11,8 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg_sfda.engine.hooks import NonFiniteError
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
-from test_apis.test_resume import tiny_cfg, write_tiny_gta5
+from runner_utils import tiny_cfg
 from tiny_models import tiny_segmentor_cfg
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    root = tmp_path / 'gta5'
-    (root / 'images').mkdir(parents=True)
-    (root / 'labels').mkdir()
-    write_tiny_gta5(str(root), num=4)
-    return str(root)
 
 
 def guarded_cfg(data_root, work_dir):

@@ -9,7 +9,7 @@ from PIL import Image
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
-from mmseg_sfda.datasets.class_maps import (CITYSCAPES_CLASSES, NTHU_MERGE,
+from mmseg_sfda.utils.class_maps import (CITYSCAPES_CLASSES, NTHU_MERGE,
                                             SUBSET_13, SUBSET_16)
 from mmseg_sfda.evaluation.metrics import SubsetIoUMetric, iou_from_confusion
 from mmseg_sfda.evaluation.metrics.subset_iou_metric import (

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmseg_sfda.models.heads import DualAttentionModule
+from mmseg_sfda.models.utils import DualAttentionModule
 from mmseg_sfda.models.losses import DADSelfLoss
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_sfda.models.heads import DualAttentionMaps, DualAttentionModule
+from mmseg_sfda.models.utils import DualAttentionMaps, DualAttentionModule
 from mmseg_sfda.models.losses import DADTransferLoss
 
 

@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
-from mmseg_sfda.models.losses.instance_matching_loss import (
-    InstanceMatchingLoss, thing_instance_features)
+from mmseg_sfda.models.utils.feature_memory_bank import FeatureMemoryBank
+from mmseg_sfda.models.losses.instance_matching_loss import InstanceMatchingLoss
+from mmseg_sfda.models.utils.sim_features import thing_instance_features
 
 
 def _f(*rows):

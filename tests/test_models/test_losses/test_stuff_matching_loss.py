@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
-from mmseg_sfda.models.losses.stuff_matching_loss import (StuffMatchingLoss,
-                                                          stuff_class_means)
+from mmseg_sfda.models.utils.feature_memory_bank import FeatureMemoryBank
+from mmseg_sfda.models.losses.stuff_matching_loss import StuffMatchingLoss
+from mmseg_sfda.models.utils.sim_features import stuff_class_means
 
 
 def _f(*rows):

@@ -25,7 +25,7 @@ from mmengine.runner import Runner, load_checkpoint
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg_sfda.apis import prepare_toy_data, toy_config
-from mmseg_sfda.utils.checkpoint_export import export_segmentor
+from mmseg_sfda.apis.checkpoint_export import export_segmentor
 from toy_runs import short
 
 H, W = 32, 64
@@ -88,10 +88,9 @@ def arch_model(name: str, tmp_dir: str) -> Config:
 @pytest.fixture(scope='module')
 def toy_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('toy'))
-    prepare_toy_data(root, seed=0, extra=[
-        '--height', str(H), '--width', str(W), '--num-source', '4',
-        '--num-target-train', '4', '--num-target-val', '2', '--layouts', 'gta5',
-        'cityscapes', '--nproc', '1'])
+    prepare_toy_data(root, seed=0, height=H, width=W, num_source=4,
+                     num_target_train=4, num_target_val=2,
+                     layouts=('gta5', 'cityscapes'))
     return root
 
 

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from mmseg_sfda.datasets.class_maps import (CITYSCAPES_ID_TO_TRAINID,
+from mmseg_sfda.utils.class_maps import (CITYSCAPES_ID_TO_TRAINID,
                                             CITYSCAPES_PALETTE,
                                             SYNTHIA_ID_TO_TRAINID, build_lut)
-from mmseg_sfda.utils.toy_scenes import (SOURCE_STYLE, TARGET_STYLE,
+from mmseg_sfda.toy.scenes import (SOURCE_STYLE, TARGET_STYLE,
                                          DomainStyle, colorize,
                                          style_for_shift)
 

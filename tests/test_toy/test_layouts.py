@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.datasets.class_maps import (CITYSCAPES_ID_TO_TRAINID,
+from mmseg_sfda.utils.class_maps import (CITYSCAPES_ID_TO_TRAINID,
                                             CITYSCAPES_PALETTE, IGNORE_INDEX,
                                             SYNTHIA_ID_TO_TRAINID, build_lut)
-from mmseg_sfda.utils.toy_layouts import (GTA5_MISMATCH_EVERY,
+from mmseg_sfda.toy.layouts import (GTA5_MISMATCH_EVERY,
                                           GTA5_MISMATCH_SHRINK, ToyItem,
                                           item_files, layout_style,
                                           train_to_synthia_id, write_cityscapes,
                                           write_gta5, write_item, write_nthu,
                                           write_synthia)
-from mmseg_sfda.utils.toy_scenes import render, scene_rng
+from mmseg_sfda.toy.scenes import render, scene_rng
 
 H, W = 64, 128
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -10,8 +10,8 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg_sfda.utils import adabn
-from mmseg_sfda.utils.adabn import adapt_bn_statistics, batch_norm_layers
+from mmseg_sfda.models.utils import adabn
+from mmseg_sfda.models.utils.adabn import adapt_bn_statistics, batch_norm_layers
 
 from tiny_models import tiny_segmentor_cfg  # noqa: E402
 

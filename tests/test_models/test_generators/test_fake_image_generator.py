@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads import FakeImageGenerator
+from mmseg_sfda.models.generators import FakeImageGenerator
 
 
 def test_default_size_and_normalised_channels():

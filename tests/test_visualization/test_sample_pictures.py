@@ -12,8 +12,8 @@ from PIL import Image
 
 from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
 from mmseg_sfda.datasets import GTA5Dataset
-from mmseg_sfda.datasets.class_maps import CITYSCAPES_PALETTE
-from mmseg_sfda.utils.visualization import inputs_to_rgb, make_sample_picture
+from mmseg_sfda.utils.class_maps import CITYSCAPES_PALETTE
+from mmseg_sfda.visualization.sample_pictures import inputs_to_rgb, make_sample_picture
 
 REPO = osp.dirname(osp.dirname(osp.dirname(__file__)))
 H, W = 40, 60

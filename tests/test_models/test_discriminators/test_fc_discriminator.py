@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads.fc_discriminator import FCDiscriminator
+from mmseg_sfda.models.discriminators.fc_discriminator import FCDiscriminator
 
 
 @pytest.mark.parametrize('size,expected', [((64, 64), (2, 2)),

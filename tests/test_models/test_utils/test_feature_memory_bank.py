@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-import mmseg_sfda.models.heads.feature_memory_bank as fmb
+import mmseg_sfda.models.utils.feature_memory_bank as fmb
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads.feature_memory_bank import FeatureMemoryBank
+from mmseg_sfda.models.utils.feature_memory_bank import FeatureMemoryBank
 
 
 def _f(*rows):

@@ -1,4 +1,4 @@
-"""Tests of the procedural toy street scenes (mmseg_sfda.utils.toy_scenes)."""
+"""Tests of the procedural toy street scenes (mmseg_sfda.toy.scenes)."""
 import time
 from dataclasses import fields
 
@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_sfda.datasets.class_maps import IGNORE_INDEX, SUBSET_13
-from mmseg_sfda.utils.toy_scenes import (SOURCE_STYLE, TARGET_STYLE,
+from mmseg_sfda.utils.class_maps import IGNORE_INDEX, SUBSET_13
+from mmseg_sfda.toy.scenes import (SOURCE_STYLE, TARGET_STYLE,
                                          THING_CLASSES, DomainStyle, colorize,
                                          lerp_style, render, render_scene,
                                          scene_rng, style_for_shift)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads import ConditionalPatchDiscriminator
+from mmseg_sfda.models.discriminators import ConditionalPatchDiscriminator
 
 
 @pytest.mark.parametrize('size', [(16, 16), (32, 64), (24, 40), (64, 128)])

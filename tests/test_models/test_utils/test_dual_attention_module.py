@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseg.registry import MODELS
-from mmseg_sfda.models.heads import DualAttentionMaps, DualAttentionModule
+from mmseg_sfda.models.utils import DualAttentionMaps, DualAttentionModule
 
 
 def _np_softmax_rows(e):

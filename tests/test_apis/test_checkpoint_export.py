@@ -10,7 +10,7 @@ from mmengine.runner import load_checkpoint
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg_sfda.utils.checkpoint_export import export_segmentor
+from mmseg_sfda.apis.checkpoint_export import export_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 from tiny_models import tiny_segmentor_cfg  # noqa: E402

@@ -6,7 +6,7 @@ from typing import Dict, List, Sequence
 import cv2
 import numpy as np
 
-from mmseg_sfda.datasets.class_maps import IGNORE_INDEX
+from mmseg_sfda.utils.class_maps import IGNORE_INDEX
 
 
 def colorize(label: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_sfda.utils.prediction_grid import colorize, make_grid, save_rgb
+from mmseg_sfda.visualization.prediction_grid import colorize, make_grid, save_rgb
 
 PALETTE = [[10, 20, 30], [40, 50, 60], [70, 80, 90]]
 WHITE = 255

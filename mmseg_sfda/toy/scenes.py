@@ -20,7 +20,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_sfda.datasets.class_maps import (CITYSCAPES_CLASSES,
+from mmseg_sfda.utils.class_maps import (CITYSCAPES_CLASSES,
                                             CITYSCAPES_PALETTE, IGNORE_INDEX)
 
 (ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE, LIGHT, SIGN, VEGETATION,

@@ -1,0 +1,3 @@
+from .fake_image_generator import FakeImageGenerator
+
+__all__ = ['FakeImageGenerator']

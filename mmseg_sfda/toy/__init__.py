@@ -1,0 +1,1 @@
+"""The toy domain-shift benchmark's procedural scenes (no download)."""

@@ -1,0 +1,1 @@
+"""Pictures: packed samples with label overlays, prediction grids."""
