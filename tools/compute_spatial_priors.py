@@ -161,7 +161,7 @@ def labels_from_config(args: argparse.Namespace) -> Dict[str, Any]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmseg_sfda.utils.spatial_priors import (compute_spatial_priors,
+    from mmseg_sfda.pseudo_labels.spatial_priors import (compute_spatial_priors,
                                                  default_sigma,
                                                  save_spatial_priors)
     try:

@@ -1,6 +1,8 @@
-"""Files of one pseudo-labelling round, written atomically.
+"""The on-disk format of one pseudo-labelling round: the only module that writes or reads
+it (``PseudoLabelHook`` writes, ``LoadPseudoLabel`` reads). Files are written atomically.
 
-A round directory holds, per target image ``stem`` (file name without extension):
+A round directory holds, per target image ``stem`` (file name without extension,
+:func:`image_stem`):
 
 - ``predictions/{stem}.png``: uint8 arg-max class of the labelling model;
 - ``confidence/{stem}.png``: uint16 PNG, the arg-max class's score * 65535;
@@ -22,11 +24,22 @@ import cv2
 import numpy as np
 
 CONFIDENCE_SCALE = 65535
+LABELS, PREDICTIONS, CONFIDENCE, NEGATIVE, ENTROPY = (
+    'labels', 'predictions', 'confidence', 'negative', 'entropy')
+SPLIT_FILE, CLASS_STATS_FILE, META_FILE, DONE_FILE = (
+    'split.json', 'class_stats.json', 'meta.json', 'DONE')
+
+
+def image_stem(img_path: str) -> str:
+    """File stem shared by an image and its pseudo-label files
+    (``.../frankfurt_000000_000294_leftImg8bit.png`` ->
+    ``frankfurt_000000_000294_leftImg8bit``)."""
+    return osp.splitext(osp.basename(img_path))[0]
 
 
 def round_file(round_dir: str, kind: str, stem: str) -> str:
     """Path of one per-image file of a round (``kind`` is a sub-folder name)."""
-    ext = dict(negative='.npz', entropy='.json').get(kind, '.png')
+    ext = {NEGATIVE: '.npz', ENTROPY: '.json'}.get(kind, '.png')
     return osp.join(round_dir, kind, stem + ext)
 
 
@@ -63,6 +76,13 @@ def write_confidence(dst: str, confidence: np.ndarray) -> None:
     write_bytes_atomic(_encode_png(scaled, dst), dst)
 
 
+def write_confidence_raw(dst: str, raw: np.ndarray) -> None:
+    """Scores already stored as uint16 steps of 1 / 65535 (H, W)."""
+    if raw.dtype != np.uint16:
+        raise ValueError(f'write_confidence_raw: expected uint16 scores, got {raw.dtype}')
+    write_bytes_atomic(_encode_png(raw, dst), dst)
+
+
 def write_negative(dst: str, mask: np.ndarray) -> None:
     """A bool (H, W, C) negative-label mask, bit-packed along C."""
     folder, name = osp.split(osp.abspath(dst))
@@ -80,12 +100,19 @@ def write_negative(dst: str, mask: np.ndarray) -> None:
 
 
 def _read_png(path: str, dtype) -> np.ndarray:
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'pseudo-label file not found: {path}. The round directory must hold one '
+            'file per training image (written by PseudoLabelHook); check that the hook '
+            'labelled this dataset.')
     arr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if arr is None:
-        raise FileNotFoundError(f'pseudo-label file missing or unreadable: {path}')
+        raise OSError(f'cannot decode the pseudo-label file {path} (truncated or not a '
+                      'PNG?)')
     if arr.dtype != dtype or arr.ndim != 2:
-        raise ValueError(f'{path}: expected a single-channel {np.dtype(dtype).name} PNG, '
-                         f'got {arr.dtype} with shape {arr.shape}')
+        raise ValueError(f'{path}: expected a single-channel {np.dtype(dtype).name} PNG '
+                         f'as written by PseudoLabelHook, got {arr.dtype} with shape '
+                         f'{arr.shape}')
     return arr
 
 
@@ -100,12 +127,25 @@ def read_confidence(path: str) -> np.ndarray:
 
 
 def read_negative(path: str) -> np.ndarray:
-    """The bool (H, W, C) negative-label mask."""
+    """The (H, W, C) negative-label mask as uint8 0/1."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'negative pseudo-label file missing: {path}')
-    with np.load(path, allow_pickle=False) as data:
-        num_classes = int(data['num_classes'])
-        return np.unpackbits(data['bits'], axis=-1, count=num_classes).astype(bool)
+        raise FileNotFoundError(
+            f'negative-label mask not found: {path}. Make PseudoLabelHook write negative '
+            'labels (negative_threshold) or do not load them.')
+    with np.load(path, allow_pickle=False) as npz:
+        for key in ('bits', 'num_classes'):
+            if key not in npz.files:
+                raise KeyError(f'{path} has no key {key!r} (keys: {npz.files}); expected '
+                               'bits=np.packbits(mask, axis=-1) and num_classes=C.')
+        bits = npz['bits']
+        num_classes = int(npz['num_classes'])
+    if bits.ndim != 3 or bits.dtype != np.uint8 or \
+            bits.shape[-1] != (num_classes + 7) // 8:
+        raise ValueError(
+            f'{path}: bits has shape {bits.shape} ({bits.dtype}) but num_classes='
+            f'{num_classes} needs (H, W, {(num_classes + 7) // 8}) uint8 (np.packbits '
+            'along the last axis).')
+    return np.unpackbits(bits, axis=-1, count=num_classes)
 
 
 def write_json_atomic(dst: str, obj: Dict[str, Any]) -> None:

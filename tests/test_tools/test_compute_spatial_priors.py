@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.utils.spatial_priors import (compute_spatial_priors,
+from mmseg_sfda.pseudo_labels.spatial_priors import (compute_spatial_priors,
                                              load_spatial_priors)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

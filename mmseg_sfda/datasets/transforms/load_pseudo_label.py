@@ -3,25 +3,12 @@ import json
 import os.path as osp
 from typing import Optional, Tuple
 
-import cv2
-import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-LABEL_DIR = 'labels'
-CONFIDENCE_DIR = 'confidence'
-NEGATIVE_DIR = 'negative'
-SPLIT_FILE = 'split.json'
-CONFIDENCE_SCALE = 65535.0  # uint16 PNG holds max softmax probability * 65535
-
-
-def pseudo_label_stem(img_path: str) -> str:
-    """File stem shared by an image and its pseudo-label files.
-
-    ``.../frankfurt_000000_000294_leftImg8bit.png`` ->
-    ``frankfurt_000000_000294_leftImg8bit``.
-    """
-    return osp.splitext(osp.basename(img_path))[0]
+from mmseg_sfda.utils.pseudo_label_io import (CONFIDENCE, LABELS, NEGATIVE, SPLIT_FILE,
+                                              image_stem, read_confidence, read_label,
+                                              read_negative, round_file)
 
 
 @TRANSFORMS.register_module()
@@ -29,13 +16,12 @@ class LoadPseudoLabel(BaseTransform):
     """Load an image's pseudo label, optional confidence and negative mask.
 
     Reads, for ``stem`` = basename of ``results['img_path']`` without its
-    extension, the files a ``PseudoLabelHook`` round writes::
+    extension, the files a ``PseudoLabelHook`` round writes, through
+    ``mmseg_sfda.utils.pseudo_label_io`` (which defines their format)::
 
         {pseudo_label_dir}/labels/{stem}.png       uint8, 255 = ignore
         {pseudo_label_dir}/confidence/{stem}.png   uint16, p_max * 65535
-        {pseudo_label_dir}/negative/{stem}.npz     bits = packbits of a
-                                                   bool (H, W, C) mask along
-                                                   the last axis; num_classes
+        {pseudo_label_dir}/negative/{stem}.npz     packed (H, W, C) mask
 
     Every loaded map is added to ``results['seg_fields']``, so mmseg's
     ``Resize`` / ``RandomResize`` (under the ``mmseg`` default scope, as the
@@ -94,27 +80,26 @@ class LoadPseudoLabel(BaseTransform):
             raise KeyError('LoadPseudoLabel: results has no img_path; put '
                            'LoadImageFromFile before LoadPseudoLabel.')
         root = str(root)
-        stem = pseudo_label_stem(results['img_path'])
+        stem = image_stem(results['img_path'])
         img_hw = self._image_size(results)
         seg_fields = results.setdefault('seg_fields', [])
 
-        label_path = osp.join(root, LABEL_DIR, f'{stem}.png')
-        label = _read_png(label_path, np.uint8, 'pseudo label')
+        label_path = round_file(root, LABELS, stem)
+        label = read_label(label_path)
         _check_size(label.shape[:2], img_hw, label_path, results)
         results['gt_seg_map'] = label
         _add_field(seg_fields, 'gt_seg_map')
 
         if self.with_confidence:
-            conf_path = osp.join(root, CONFIDENCE_DIR, f'{stem}.png')
-            raw = _read_png(conf_path, np.uint16, 'confidence map')
-            _check_size(raw.shape[:2], img_hw, conf_path, results)
-            results['gt_confidence'] = (raw.astype(np.float32) /
-                                        np.float32(CONFIDENCE_SCALE))
+            conf_path = round_file(root, CONFIDENCE, stem)
+            confidence = read_confidence(conf_path)
+            _check_size(confidence.shape[:2], img_hw, conf_path, results)
+            results['gt_confidence'] = confidence
             _add_field(seg_fields, 'gt_confidence')
 
         if self.with_negative:
-            neg_path = osp.join(root, NEGATIVE_DIR, f'{stem}.npz')
-            negative = _read_negative(neg_path, img_hw)
+            neg_path = round_file(root, NEGATIVE, stem)
+            negative = read_negative(neg_path)
             _check_size(negative.shape[:2], img_hw, neg_path, results)
             results['gt_negative_mask'] = negative
             _add_field(seg_fields, 'gt_negative_mask')
@@ -163,51 +148,6 @@ class LoadPseudoLabel(BaseTransform):
 def _add_field(seg_fields: list, key: str) -> None:
     if key not in seg_fields:
         seg_fields.append(key)
-
-
-def _read_png(path: str, dtype: type, what: str) -> np.ndarray:
-    """Read a single-channel ``dtype`` PNG; errors name ``path``."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'LoadPseudoLabel: {what} not found: {path}. The round directory '
-            'must hold one file per training image (written by '
-            'PseudoLabelHook); check that the hook labelled this dataset.')
-    arr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise OSError(f'LoadPseudoLabel: cannot decode the {what} {path} '
-                      '(truncated or not a PNG?)')
-    if arr.ndim != 2 or arr.dtype != dtype:
-        raise ValueError(
-            f'LoadPseudoLabel: {path}: {what} is {arr.dtype} with shape '
-            f'{arr.shape}; expected a single-channel {np.dtype(dtype).name} '
-            'PNG as written by PseudoLabelHook.')
-    return arr
-
-
-def _read_negative(path: str, img_hw: Optional[Tuple[int, int]]) -> np.ndarray:
-    """Unpack ``negative/{stem}.npz`` into a uint8 (H, W, C) 0/1 mask."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'LoadPseudoLabel: negative-label mask not found: {path}. Set '
-            'with_negative=False or make PseudoLabelHook write negative '
-            'labels.')
-    with np.load(path, allow_pickle=False) as npz:
-        for key in ('bits', 'num_classes'):
-            if key not in npz.files:
-                raise KeyError(
-                    f'LoadPseudoLabel: {path} has no key {key!r} (keys: '
-                    f'{npz.files}); expected bits=np.packbits(mask, axis=-1) '
-                    'and num_classes=C.')
-        bits = npz['bits']
-        num_classes = int(npz['num_classes'])
-    if bits.ndim != 3 or bits.dtype != np.uint8 or \
-            bits.shape[-1] != (num_classes + 7) // 8:
-        raise ValueError(
-            f'LoadPseudoLabel: {path}: bits has shape {bits.shape} '
-            f'({bits.dtype}) but num_classes={num_classes} needs (H, W, '
-            f'{(num_classes + 7) // 8}) uint8 (np.packbits along the last '
-            'axis).')
-    return np.unpackbits(bits, axis=-1, count=num_classes)
 
 
 def _check_size(hw: Tuple[int, ...], img_hw: Optional[Tuple[int, int]],

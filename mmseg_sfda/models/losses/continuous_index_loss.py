@@ -18,7 +18,7 @@ class ContinuousIndexLoss(BaseLoss):
     """Squared-error regression of a per-pixel continuous domain index.
 
     After CIDA, the discriminator regresses ``Z`` (Eq. 7, see
-    ``continuous_domain_index``): 0 on easy pixels, ``1 - max_k y^k`` (from
+    ``PixIntraDASegmentor.pixel_split``): 0 on easy pixels, ``1 - max_k y^k`` (from
     G_inter) on hard ones. Eq. 8:
 
     - ``mode='discriminator'``: ``||D(G(x)) - Z||_F^2``, every pixel.

@@ -1,22 +1,17 @@
-from .class_mix import (class_mix, class_mix_batch, class_mix_mask, class_mix_masks,
-                        image_entropy, mix_labels, split_easy_hard)
+from .class_mix import class_mix, class_mix_mask
 from .dual_attention_module import DualAttentionMaps, DualAttentionModule
 from .entropy import self_information_map
 from .feature_memory_bank import FeatureMemoryBank
 from .instances import (classifier_agrees, correct_label_map, extract_instances,
                         masked_mean_features)
 from .ipsm import patch_entropy, rank_easy_hard, split_patches
-from .pixel_split import (continuous_domain_index, easy_proportion, easy_pseudo_labels,
-                          pixel_easy_mask)
 from .train_utils import (DeferredBNUpdate, borrowed_bn_statistics, frozen_bn_statistics,
                           parameters_frozen, set_requires_grad)
 
 __all__ = [
-    'class_mix', 'class_mix_batch', 'class_mix_mask', 'class_mix_masks', 'image_entropy',
-    'mix_labels', 'split_easy_hard', 'self_information_map', 'classifier_agrees',
+    'class_mix', 'class_mix_mask', 'self_information_map', 'classifier_agrees',
     'correct_label_map', 'extract_instances', 'masked_mean_features', 'split_patches',
-    'patch_entropy', 'rank_easy_hard', 'continuous_domain_index', 'easy_proportion',
-    'easy_pseudo_labels', 'pixel_easy_mask', 'frozen_bn_statistics', 'set_requires_grad',
+    'patch_entropy', 'rank_easy_hard', 'frozen_bn_statistics', 'set_requires_grad',
     'parameters_frozen', 'borrowed_bn_statistics', 'DeferredBNUpdate',
     'DualAttentionMaps', 'DualAttentionModule', 'FeatureMemoryBank'
 ]

@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import HOOKS
 from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
+from mmseg_sfda.pseudo_labels import dataset_scorer
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from mmseg_sfda.utils.pseudo_label_io import read_confidence, read_json, read_label
 from tiny_models import tiny_segmentor_cfg
@@ -187,7 +188,7 @@ def test_killed_while_labelling_reuses_finished_images(tmp_path, monkeypatch):
     Runner.from_cfg(runner_cfg(root, str(tmp_path / 'full'))).train()
     work = str(tmp_path / 'killed')
     written = []
-    real = plh.write_confidence
+    real = dataset_scorer.write_confidence_raw
 
     def failing(dst, conf):
         if '/round_1/' in dst and len(written) == 5:
@@ -196,10 +197,10 @@ def test_killed_while_labelling_reuses_finished_images(tmp_path, monkeypatch):
         if '/round_1/' in dst:
             written.append(dst)
 
-    monkeypatch.setattr(plh, 'write_confidence', failing)
+    monkeypatch.setattr(dataset_scorer, 'write_confidence_raw', failing)
     with pytest.raises(Interrupted):
         Runner.from_cfg(runner_cfg(root, work)).train()
-    monkeypatch.setattr(plh, 'write_confidence', real)
+    monkeypatch.setattr(dataset_scorer, 'write_confidence_raw', real)
     conf_dir = osp.join(work, 'pseudo_labels', 'round_1', 'confidence')
     done = mtimes(conf_dir)
     assert len(done) == 5 and not osp.exists(osp.join(work, 'pseudo_labels', 'round_1',
@@ -249,6 +250,28 @@ def test_clear_errors(tmp_path):
         plh.PseudoLabelHook(dataloader={}, round_iters=1, policy=dict(type='nope'))
     with pytest.raises(ValueError, match='exactly one'):
         plh.PseudoLabelHook(dataloader={})
+
+
+@pytest.mark.parametrize('policy', [
+    dict(type='class_portion', portion=0.5, normalize=True),  # CBST Eq. 8
+    dict(type='median', rule='any', scale=0.85)])  # PixIntraDA Eq. 2-3
+def test_probability_rules_label_from_every_class_score(tmp_path, policy):
+    """Policies that select on every class's score label each image as the policy
+    does on the model's softmax, with the round's thresholds."""
+    root = make_images(str(tmp_path / 'cs'), 4)
+    runner = labelled_runner(root, str(tmp_path / 'work'), policy=policy)
+    hook = hook_of(runner)
+    thr = torch.tensor(hook.thresholds[0])
+    round_dir = osp.join(str(tmp_path / 'work'), 'pseudo_labels', 'round_0')
+    argmax_differs = 0
+    for stem, prob in model_outputs(runner, root).items():
+        label = read_label(osp.join(round_dir, 'labels', stem + '.png'))
+        prob = torch.from_numpy(prob)
+        np.testing.assert_array_equal(label, hook.rule.select_probabilities(prob, thr))
+        argmax_differs += int(((label != 255) & (label != prob.argmax(0).numpy())).sum())
+    if policy.get('normalize'):  # Eq. 8 relabels pixels of this untrained model (its
+        # Eq. 2-3 labels happen to equal the arg-max ones: see tests/test_pseudo_labels)
+        assert argmax_differs > 0
 
 
 @HOOKS.register_module(force=True)

@@ -32,6 +32,8 @@ import warnings
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from mmengine.utils import ProgressBar
 from PIL import Image
 from scipy import ndimage
@@ -346,3 +348,29 @@ def load_spatial_priors(
             f'space: python {TOOL} SOURCE_CONFIG --out {path}')
     priors = priors.astype(np.float32, copy=False)
     return (priors, meta) if with_meta else priors
+
+
+def apply_spatial_prior(prob: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """CBST-SP potential ``q_n(c) * p_n(c)`` (Eq. 9).
+
+    Args:
+        prob (Tensor): probabilities (B, C, H, W).
+        prior (Tensor): spatial prior (C, h, w), bilinearly resized to (H, W) when the
+            sizes differ. Scale it to [0, 1] (e.g. divide by its global maximum, which
+            changes neither arg-max nor within-class ranks) before feeding potentials to
+            a ``ClassConfidenceHistogram``.
+
+    Returns:
+        Tensor: (B, C, H, W) potential.
+    """
+    if prob.dim() != 4 or not prob.is_floating_point():
+        raise ValueError('apply_spatial_prior: prob must be a floating tensor of shape '
+                         f'(B, C, H, W), got {prob.dtype} {tuple(prob.shape)}')
+    if prior.dim() != 3 or prior.shape[0] != prob.shape[1]:
+        raise ValueError('apply_spatial_prior: prior must have shape '
+                         f'({prob.shape[1]}, h, w), got {tuple(prior.shape)}')
+    prior = prior.to(device=prob.device, dtype=prob.dtype)
+    if tuple(prior.shape[1:]) != tuple(prob.shape[2:]):
+        prior = F.interpolate(prior[None], size=prob.shape[2:], mode='bilinear',
+                              align_corners=False)[0]
+    return prob * prior[None]

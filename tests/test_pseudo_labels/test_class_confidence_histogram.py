@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine import dist
 
-from mmseg_sfda.utils.class_confidence_histogram import \
+from mmseg_sfda.pseudo_labels.class_confidence_histogram import \
     ClassConfidenceHistogram
 
 C = 4

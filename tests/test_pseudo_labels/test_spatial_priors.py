@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_sfda.utils.spatial_priors import (compute_spatial_priors,
+from mmseg_sfda.pseudo_labels.spatial_priors import (compute_spatial_priors,
                                              count_class_pixels,
                                              default_sigma,
                                              gaussian_kernel_1d,

@@ -1,16 +1,19 @@
-"""Pseudo-label thresholds (CBST, DAS3, SIM/PixIntraDA) and selection."""
+"""Pseudo-label policies (CBST, DAS3, SIM/PixIntraDA): thresholds and selection."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from mmseg_sfda.utils.class_confidence_histogram import \
-    ClassConfidenceHistogram
-from mmseg_sfda.utils.pseudo_label_thresholds import (
-    apply_spatial_prior, class_portion_thresholds, global_portion_threshold,
-    median_thresholds, negative_labels, select_pseudo_labels,
-    self_paced_portion, top_k_thresholds)
+from mmseg_sfda.pseudo_labels.class_confidence_histogram import ClassConfidenceHistogram
+from mmseg_sfda.pseudo_labels.negative_labels import negative_labels
+from mmseg_sfda.pseudo_labels.policies import (ClassPortionPolicy, MedianPolicy,
+                                               class_portion_thresholds,
+                                               global_portion_threshold,
+                                               median_thresholds, self_paced_portion,
+                                               top_k_thresholds)
+from mmseg_sfda.pseudo_labels.spatial_priors import apply_spatial_prior
+from mmseg_sfda.registry import PSEUDO_LABEL_POLICIES
 
 C = 4
 TOL = 1e-3 + 1e-9  # one bin at the default 1000 bins
@@ -45,6 +48,14 @@ def data():
     prob = torch.cat(probs)
     conf, label = prob.max(1)
     return hist, prob, conf.flatten().double().numpy(), label.flatten().numpy()
+
+
+def select(prob, thr):
+    """The hook's arg-max rule (every policy's ``select``) on (B, C, H, W) probs."""
+    conf, label = prob.max(1)
+    policy = PSEUDO_LABEL_POLICIES.build(dict(type='class_portion'))
+    return torch.from_numpy(policy.select(label.numpy().astype(np.uint8), conf.numpy(),
+                                          thr.numpy()).astype(np.int64))
 
 
 def cbst_code_threshold(x, portion, rounding='floor'):
@@ -85,25 +96,23 @@ def test_floor_vs_round_rank_hand_checked():
 
 
 def test_exact_thresholds_select_floor_pn_pixels(data):
-    """>= keeps exactly floor(p * N_c) pixels of each class; > one fewer."""
+    """>= keeps exactly floor(p * N_c) pixels of each class."""
     _, prob, conf, label = data
     portion = 0.35
     exact = torch.tensor([
         cbst_code_threshold(conf[label == c], portion) for c in range(3)
     ] + [1.0], dtype=torch.float32)
     # thresholds are float32 copies of float32 confidences: exact ties
-    for inclusive, offset in ((True, 0), (False, 1)):
-        labels = select_pseudo_labels(prob, exact, inclusive=inclusive)
-        for c in range(3):
-            n_c = int((label == c).sum())
-            assert int((labels == c).sum()) == math.floor(
-                portion * n_c + 1e-9) - offset
+    labels = select(prob, exact)
+    for c in range(3):
+        n_c = int((label == c).sum())
+        assert int((labels == c).sum()) == math.floor(portion * n_c + 1e-9)
 
 
 def test_histogram_thresholds_select_about_portion(data):
     hist, prob, _, label = data
     thr = class_portion_thresholds(hist, 0.5)
-    labels = select_pseudo_labels(prob, thr)
+    labels = select(prob, thr)
     for c in range(3):
         n_c = int((label == c).sum())
         assert abs(int((labels == c).sum()) - n_c // 2) <= 3
@@ -166,7 +175,7 @@ def test_self_paced_portion():
         self_paced_portion(1, step=-0.1)
 
 
-def test_select_pseudo_labels_hand_checked():
+def test_select_hand_checked_argmax_and_cbst_eq8():
     # pixels (C=3):  a       b       c        d
     prob = torch.tensor([[0.70, 0.10, 0.30, 0.20],
                          [0.20, 0.50, 0.25, 0.40],
@@ -174,18 +183,52 @@ def test_select_pseudo_labels_hand_checked():
     thr = torch.tensor([0.7, 0.6, 0.4])
     # argmax: a->0 (0.7 >= 0.7), b->1 (0.5 < 0.6), c->2 (0.45 >= 0.4),
     # d: tie 1/2 -> 1 (0.4 < 0.6)
-    labels = select_pseudo_labels(prob, thr)
-    assert labels.dtype == torch.int64
-    assert labels.tolist() == [[[0, 255], [2, 255]]]
-    strict = select_pseudo_labels(prob, thr, inclusive=False, ignore_index=-1)
-    assert strict.tolist() == [[[-1, -1], [2, -1]]]
+    assert select(prob, thr).tolist() == [[[0, 255], [2, 255]]]
     # CBST Eq. 8: argmax of p / t = a:(1, .33, .25) b:(.14, .83, 1.0)
     # c:(.43, .42, 1.125) d:(.29, .67, 1.0) -> b and d become class 2
-    norm = select_pseudo_labels(prob, thr, normalize=True)
-    assert norm.tolist() == [[[0, 2], [2, 2]]]
-    norm_strict = select_pseudo_labels(
-        prob, thr, normalize=True, inclusive=False)
-    assert norm_strict.tolist() == [[[255, 255], [2, 255]]]
+    eq8 = PSEUDO_LABEL_POLICIES.build(dict(type='class_portion', normalize=True))
+    assert eq8.uses_probabilities
+    assert eq8.select_probabilities(prob[0], thr).tolist() == [[0, 2], [2, 2]]
+    assert not ClassPortionPolicy().uses_probabilities
+    with pytest.raises(ValueError, match='> 0'):
+        eq8.select_probabilities(prob[0], torch.tensor([0.7, 0.0, 0.4]))
+
+
+def test_pixintrada_any_class_rule_hand_checked():
+    # pixels (C=3):  a      b      c      d
+    prob = torch.tensor([[0.50, 0.10, 0.40, 0.34],
+                         [0.30, 0.46, 0.35, 0.33],
+                         [0.20, 0.44, 0.25, 0.33]]).view(1, 3, 2, 2)
+    thr = torch.tensor([0.6, 0.5, 0.2])  # alpha * t_k
+    # arg-max rule: a 0.5 < 0.6, b 0.46 < 0.5, c 0.4 < 0.6, d 0.34 < 0.6
+    assert select(prob, thr).tolist() == [[[255, 255], [255, 255]]]
+    # Eq. 2-3: easy if any class passes, labelled with the best passing class: class 2
+    # passes everywhere (0.2, 0.44, 0.25, 0.33 >= 0.2) and is the only one
+    any_rule = PSEUDO_LABEL_POLICIES.build(dict(type='median', rule='any', scale=0.85))
+    assert any_rule.uses_probabilities and any_rule.scale == 0.85
+    assert any_rule.select_probabilities(prob[0], thr).tolist() == [[2, 2], [2, 2]]
+    # none passes -> hard (255); two pass -> the larger score of the two
+    thr = torch.tensor([0.45, 0.9, 0.9])
+    assert any_rule.select_probabilities(prob[0], thr).tolist() == [[0, 255], [255, 255]]
+    thr = torch.tensor([0.3, 0.3, 0.9])
+    assert any_rule.select_probabilities(prob[0], thr).tolist() == [[0, 1], [0, 0]]
+    with pytest.raises(ValueError, match='rule'):
+        MedianPolicy(rule='max')
+
+
+def test_policies_registered_under_their_config_names():
+    hist = ClassConfidenceHistogram(3, num_bins=10)
+    hist.update(pixels([0.95, 0.85, 0.75, 0.65, 0.55], [0] * 5))
+    for cfg, want in ((dict(type='class_portion', portion=0.4), 0.85),
+                      (dict(type='class_portion', portion=dict(start=0.2, step=0.2)), 0.85),
+                      (dict(type='global_portion', portion=0.4), 0.85),
+                      (dict(type='top_k', k=0.4), 0.85),
+                      (dict(type='median', scale=0.5), 0.375),
+                      (dict(type='all'), 0.0)):
+        thr = PSEUDO_LABEL_POLICIES.build(cfg).thresholds(hist, 1)
+        assert thr.dtype == torch.float32 and float(thr[0]) == pytest.approx(want)
+    with pytest.raises(ValueError, match='scale'):
+        PSEUDO_LABEL_POLICIES.build(dict(type='median', scale=1.5))
 
 
 def test_select_with_spatial_prior():
@@ -193,13 +236,12 @@ def test_select_with_spatial_prior():
     # left pixel: prior favours class 1 -> potential (0.06, 0.36)
     prior = torch.tensor([[0.1, 1.0], [0.9, 0.5]]).view(2, 1, 2)
     thr = torch.tensor([0.3, 0.3])
-    assert select_pseudo_labels(prob, thr).tolist() == [[[0, 0]]]
+    assert select(prob, thr).tolist() == [[[0, 0]]]
     # right pixel: potential (0.6, 0.2) -> 0
-    assert select_pseudo_labels(prob, thr, prior=prior).tolist() == [[[1, 0]]]
+    assert select(apply_spatial_prior(prob, prior), thr).tolist() == [[[1, 0]]]
     # the prior multiplies before thresholding: 0.36 < 0.4 -> ignored
     thr_hi = torch.tensor([0.3, 0.4])
-    assert select_pseudo_labels(
-        prob, thr_hi, prior=prior).tolist() == [[[255, 0]]]
+    assert select(apply_spatial_prior(prob, prior), thr_hi).tolist() == [[[255, 0]]]
 
 
 def test_spatial_prior_is_resized():
@@ -248,13 +290,7 @@ def test_bad_inputs(data):
         median_thresholds(hist, cap=0.0)
     with pytest.raises(ValueError, match='empty_value'):
         median_thresholds(hist, empty_value=2.0)
-    with pytest.raises(ValueError, match='thresholds must have shape'):
-        select_pseudo_labels(prob, torch.ones(C + 1))
-    with pytest.raises(ValueError, match='thresholds > 0'):
-        select_pseudo_labels(prob, torch.zeros(C), normalize=True)
-    with pytest.raises(ValueError, match='\\(B, C, H, W\\)'):
-        select_pseudo_labels(prob[0], torch.ones(C))
-    with pytest.raises(ValueError, match='\\(B, C, H, W\\)'):
-        negative_labels(prob[0])
+    with pytest.raises(ValueError, match='C, H, W'):
+        negative_labels(prob[0, 0])
     with pytest.raises(ValueError, match='threshold'):
         negative_labels(prob, threshold=0.0)
