@@ -7,8 +7,10 @@ model = dict(
     use_adversarial=False,
     discriminator=None,
     discriminator_aux=None,
-    loss_target=dict(type='EntropyLoss', loss_weight=0.001),
-    loss_target_aux=dict(type='EntropyLoss', loss_weight=0.0002))
+    loss_target=dict(type='EntropyLoss'),
+    loss_target_aux=dict(type='EntropyLoss'),
+    lambda_target_main=0.001,
+    lambda_target_aux=0.0002)
 optim_wrapper = dict(discriminator=None, discriminator_aux=None)
 train_cfg = dict(max_iters=120000, val_interval=2000)
 default_hooks = dict(checkpoint=dict(interval=2000))

@@ -3,5 +3,6 @@ _base_ = ['./adaptsegnet_deeplabv3_r18_toy-gta2cs.py']
 model = dict(
     use_adversarial=False,
     discriminator=None,
-    loss_target=dict(type='EntropyLoss', loss_weight=0.001))
+    loss_target=dict(type='EntropyLoss'),
+    lambda_target_main=0.001)
 optim_wrapper = dict(discriminator=None)

@@ -3,9 +3,9 @@
 # Its frozen copy labels the toy Cityscapes train images once (median thresholds capped
 # at 0.9); the segmentor starts from it and trains on the target images alone: partial
 # CE on the easy pixels + binary pixel-level adversarial loss (single level: the toy
-# model has no auxiliary head). beta_main stays at 0.001: on this toy a larger beta only
-# lowered target mIoU (beta 0 / 0.001 / 0.05 / 0.2 / 1: mIoU13 15.84 / 15.83 / 15.53 /
-# 14.35 / 10.72, see docs/methods/pixintrada.md).
+# model has no auxiliary head). lambda_adv_main (beta of Eq. 9) stays at 0.001: on this
+# toy a larger one only lowered target mIoU (0 / 0.001 / 0.05 / 0.2 / 1: mIoU13 15.84 /
+# 15.83 / 15.53 / 14.35 / 10.72, see docs/methods/pixintrada.md).
 _base_ = [
     '../_base_/models/deeplabv3_r18-d8_toy.py',
     '../_base_/datasets/toy_cityscapes_pseudo_target.py',
@@ -23,8 +23,8 @@ model = dict(
     discriminator=dict(type='FCDiscriminator', num_classes=19, ndf=64, upsample_to_input=True),
     discriminator_aux=None,
     adversarial='binary',
-    beta_main=0.001,
-    round=1)
+    lambda_adv_main=0.001,
+    loss_kld=None)
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel', find_unused_parameters=False)
 # the pseudo labels with the labelling model's confidence (Z of the continuous variant)

@@ -138,7 +138,7 @@ TOY_METHODS: Dict[str, ToyMethod] = {
     'sim': ToyMethod(tuple(_TOY.format(f'sim-step{s}') for s in (1, 2)),
                      'stuff/instance matching', {'model.lambda_ci': 0.}),
     'pixintrada': ToyMethod((_TOY.format('pixintrada'), ), 'pixel-level adversarial',
-                            {'model.beta_main': 0.}, before='adaptseg'),
+                            {'model.lambda_adv_main': 0.}, before='adaptseg'),
 }
 VARIANTS = ('method', 'lr0', 'term_off')
 

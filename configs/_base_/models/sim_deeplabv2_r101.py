@@ -13,7 +13,7 @@ model = dict(
     discriminator=dict(type='FCDiscriminator', num_classes=19, ndf=64),
     discriminator_aux=None,
     loss_adv=dict(type='AdversarialLoss', source_label=0., target_label=1.),
-    lambda_adv=0.001,
+    lambda_adv_main=0.001,
     lambda_ci=0.01,
     # road, sidewalk, building, wall, fence, vegetation, terrain, sky; things: the rest
     stuff_classes=[0, 1, 2, 3, 4, 8, 9, 10],

@@ -4,7 +4,7 @@
 # which feeds a linear classifier: re-predicting pooled features with DeepLabV3's whole
 # ASPP head (BN, image pooling) rejects almost every class (measured, docs/methods/sim.md).
 # Toy values (short CPU runs of tens of iterations with batch 4) differ from the paper's:
-# lambda_adv 0.2 (as the AdaptSegNet toy config) and lambda_ci 1.0 instead of 0.001 /
+# lambda_adv_main 0.2 (as the AdaptSegNet toy config) and lambda_ci 1.0 instead of 0.001 /
 # 0.01, which change nothing measurable in such runs; banks of w = 10 stuff and 20
 # instance samples per class (50 / 500 would never fill).
 _base_ = ['./deeplabv3_r18-d8_toy.py']
@@ -17,7 +17,7 @@ model = dict(
     discriminator=dict(type='FCDiscriminator', num_classes=19, ndf=64),
     discriminator_aux=None,
     loss_adv=dict(type='AdversarialLoss'),
-    lambda_adv=0.2,
+    lambda_adv_main=0.2,
     lambda_ci=1.0,
     stuff_classes=[0, 1, 2, 3, 4, 8, 9, 10],
     thing_classes=[5, 6, 7, 11, 12, 13, 14, 15, 16, 17, 18],

@@ -1,24 +1,19 @@
 """AdaptSegNet (Tsai et al.): output-space adversarial UDA; AdvEnt / MinEnt (Vu et al.)."""
-from contextlib import ExitStack, contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor, nn
 
-from ..utils import DeferredBNUpdate, parameters_frozen, self_information_map
-from ..utils.requirements import Requirement
-from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
+from ..utils import DeferredBNUpdate, self_information_map
+from .adversarial_segmentor import AdversarialSegmentor
 
 INPUT_MODES = ('softmax', 'entropy')
-#: (sub-module name, output level) of each discriminator
-LEVELS = (('discriminator', 'main'), ('discriminator_aux', 'aux'))
 
 
 @MODELS.register_module()
-class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
+class AdaptSegNetSegmentor(AdversarialSegmentor):
     """Output-space adversarial adaptation with source labels (AdaptSegNet, AdvEnt, MinEnt).
 
     Reads :class:`DomainPairDataset` batches (a labelled source and an unlabelled target
@@ -28,8 +23,9 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
        its auxiliary head, each with its ``loss_decode`` weight: the multi-level seg
        loss), plus ``lambda_adv_main * L_adv(D(x_t), source)`` and, multi-level,
        ``lambda_adv_aux * L_adv(D_aux(x_aux_t), source)``, plus the optional target
-       losses ``loss_target`` / ``loss_target_aux`` (MinEnt). The discriminators only
-       relay gradients here (their parameters get none);
+       losses ``lambda_target_main * loss_target`` / ``lambda_target_aux *
+       loss_target_aux`` (MinEnt). The discriminators only relay gradients here (their
+       parameters get none);
     2. discriminators: ``(L_adv(D(x_s), source) + L_adv(D(x_t), target)) / 2`` per level on
        the detached outputs of step 1 (source -> 0, target -> 1).
 
@@ -69,21 +65,22 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
         use_adversarial (bool): False builds no discriminator (MinEnt, or source-only
             training on domain pairs).
         loss_target (dict, optional): a loss on the upsampled target main logits, e.g.
-            ``dict(type='EntropyLoss', loss_weight=0.001)`` (MinEnt, its weight is
-            lambda_ent).
-        loss_target_aux (dict, optional): the same on the auxiliary logits (ADVENT's
-            ``LAMBDA_ENT_AUX`` = 0.0002).
-        source_checkpoint (str, optional): start the segmentor from a trained model
-            (AdaptSegNet / ADVENT start from ImageNet weights: None).
+            ``dict(type='EntropyLoss')`` (MinEnt).
+        loss_target_aux (dict, optional): the same on the auxiliary logits.
+        lambda_target_main (float): weight of ``loss_target``: MinEnt's lambda_ent.
+            Default 0.001 (ADVENT ``LAMBDA_ENT_MAIN``).
+        lambda_target_aux (float): weight of ``loss_target_aux``. Default 0.0002
+            (ADVENT ``LAMBDA_ENT_AUX``).
+        **kwargs: every :class:`DomainAdaptiveSegmentor` argument; e.g.
+            ``source_checkpoint`` starts the segmentor from a trained model (AdaptSegNet /
+            ADVENT start from ImageNet weights: None).
+
+    The step structure (segmentor, then discriminators; loss parsing and logs) is
+    :class:`AdversarialSegmentor`'s: logged terms are weighted (``seg.loss_adv_main`` is
+    ``lambda_adv_main * L_adv``) and ``seg.loss`` is their sum.
     """
 
     data_preprocessor_type = 'DomainPairDataPreProcessor'
-    requirements = (Requirement(
-        'auxiliary_head', 'one auxiliary_head for multi-level training '
-        '(discriminator_aux / loss_target_aux read its output)',
-        'a segmentor with one auxiliary_head (configs/_base_/models/'
-        "deeplabv2_r101_multilevel.py; mmseg's PSPNet, DeepLabV3(+) and FCN configs have "
-        'one), or discriminator_aux=None and loss_target_aux=None (single level)'), )
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -97,79 +94,41 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
                  use_adversarial: bool = True,
                  loss_target: OptConfigType = None,
                  loss_target_aux: OptConfigType = None,
-                 source_checkpoint: Optional[str] = None,
-                 data_preprocessor: OptConfigType = None,
-                 init_cfg: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 train_cfg: OptConfigType = None,
-                 bn_stats: Optional[dict] = None) -> None:
+                 lambda_target_main: float = 0.001,
+                 lambda_target_aux: float = 0.0002,
+                 **kwargs) -> None:
+        if use_adversarial and discriminator is None:
+            raise ValueError(f'{type(self).__name__}: use_adversarial=True needs a '
+                             'discriminator (use_adversarial=False for MinEnt)')
         super().__init__(
             segmentor,
-            source_checkpoint=source_checkpoint,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg,
-            pretrained=pretrained,
-            train_cfg=train_cfg, bn_stats=bn_stats)
+            discriminator=discriminator if use_adversarial else None,
+            discriminator_aux=discriminator_aux if use_adversarial else None,
+            loss_adv=loss_adv,
+            lambda_adv_main=lambda_adv_main,
+            lambda_adv_aux=lambda_adv_aux,
+            **kwargs)
         if input_mode not in INPUT_MODES:
-            raise ValueError(f'AdaptSegNetSegmentor: input_mode must be one of '
+            raise ValueError(f'{type(self).__name__}: input_mode must be one of '
                              f'{INPUT_MODES}, got {input_mode!r}')
         self.input_mode = input_mode
         self.use_adversarial = use_adversarial
-        self.lambda_adv_main = lambda_adv_main
-        self.lambda_adv_aux = lambda_adv_aux
-        num_classes = self.segmentor.decode_head.num_classes
-        if use_adversarial:
-            if discriminator is None:
-                raise ValueError('AdaptSegNetSegmentor: use_adversarial=True needs a '
-                                 'discriminator (use_adversarial=False for MinEnt)')
-            self.discriminator = self._build_discriminator(discriminator, num_classes)
-            if discriminator_aux is not None:
-                self._check_aux_head('discriminator_aux')
-                self.discriminator_aux = self._build_discriminator(
-                    discriminator_aux, num_classes)
-            self.loss_adv = MODELS.build(loss_adv)
+        self.lambda_target_main = lambda_target_main
+        self.lambda_target_aux = lambda_target_aux
         self.loss_target = None if loss_target is None else MODELS.build(loss_target)
         self.loss_target_aux = None
         if loss_target_aux is not None:
-            self._check_aux_head('loss_target_aux')
+            self.check_aux_head('loss_target_aux')
             self.loss_target_aux = MODELS.build(loss_target_aux)
-
-    def _check_aux_head(self, what: str) -> None:
-        head = getattr(self.segmentor, 'auxiliary_head', None)
-        if head is None:
-            raise self.unmet('auxiliary_head', f'{what} is set but the segmentor has no '
-                             'auxiliary_head')
-        if isinstance(head, nn.ModuleList):
-            raise self.unmet('auxiliary_head', f'{what} is set but the segmentor has '
-                             f'{len(head)} auxiliary heads')
-
-    @staticmethod
-    def _build_discriminator(cfg: ConfigType, num_classes: int) -> nn.Module:
-        module = MODELS.build(cfg)
-        channels = getattr(module, 'num_classes', num_classes)
-        if channels != num_classes:
-            raise ValueError(f'AdaptSegNetSegmentor: the discriminator reads {channels} '
-                             f'channels but the segmentor has {num_classes} classes: '
-                             f'set its num_classes={num_classes}')
-        return module
-
-    @property
-    def with_discriminator_aux(self) -> bool:
-        return hasattr(self, 'discriminator_aux')
-
-    def _discriminators(self) -> List[Tuple[str, str]]:
-        """(sub-module name, level) of the discriminators this model has."""
-        if not self.use_adversarial:
-            return []
-        return [(name, level) for name, level in LEVELS if hasattr(self, name)]
 
     @property
     def _needs_target_aux(self) -> bool:
         return self.with_discriminator_aux or self.loss_target_aux is not None
 
     # ------------------------------------------------------------------ pieces
-    def discriminator_input(self, logits: Tensor) -> Tensor:
-        """What D sees: softmax (AdaptSegNet) or the self-information map (AdvEnt)."""
+    def discriminator_input(self, logits: Tensor, batch: Optional[dict] = None) -> Tensor:
+        """What D sees of the upsampled logits: softmax (AdaptSegNet) or the
+        self-information map (AdvEnt)."""
         if self.input_mode == 'entropy':
             return self_information_map(logits)
         return logits.softmax(dim=1)
@@ -193,137 +152,57 @@ class AdaptSegNetSegmentor(DomainAdaptiveSegmentor):
         aux = inner.auxiliary_head(caught[-1])
         return self.upsample_like(main, inputs), self.upsample_like(aux, inputs)
 
-    @staticmethod
-    @contextmanager
-    def _catch_head_outputs(heads: Dict[str, nn.Module]) -> Iterator[Dict[str, Tensor]]:
-        """Record what each head's ``forward`` returns while inside the context.
+    def target_losses(self, logits: Dict[str, Optional[Tensor]]) -> Dict[str, Tensor]:
+        """``lambda_target_<level> * loss_target(_aux)`` of the upsampled target logits
+        (MinEnt)."""
+        losses = {}
+        for level, loss_fn in (('main', self.loss_target), ('aux', self.loss_target_aux)):
+            if loss_fn is not None:
+                suffix = '' if level == 'main' else '_aux'
+                losses[f'seg.loss_target{suffix}'] = getattr(
+                    self, f'lambda_target_{level}') * loss_fn(logits[level])
+        return losses
 
-        mmseg's ``BaseDecodeHead.loss`` calls ``self.forward`` directly (no module hooks
-        fire), so ``forward`` is replaced on the instance and restored on exit.
-        """
-        caught: Dict[str, Tensor] = {}
-        patched = []
+    def source_losses(self, source: dict, levels: List[str]
+                      ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """``src.*``: the segmentor's own loss on the source batch; and the logits of
+        ``levels``, upsampled to the input size, for the discriminators."""
+        with self.source_bn_context():
+            losses, caught = self.loss_and_head_outputs(source, levels)
+        return self.prefixed_losses(losses, 'src.'), caught
 
-        def recording(name, forward):
-            def forward_and_record(*args, **kwargs):
-                out = forward(*args, **kwargs)
-                caught[name] = out
-                return out
-            return forward_and_record
-
-        try:
-            for name, head in heads.items():
-                own = head.__dict__.get('forward')
-                head.forward = recording(name, head.forward)
-                patched.append((head, own))
-            yield caught
-        finally:
-            for head, own in patched:
-                del head.forward
-                if own is not None:
-                    head.forward = own
-
-    def _source_loss(self, source: dict,
-                     catch: bool) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
-        """The segmentor's own loss on the source batch (through its forward) and, with
-        ``catch``, the logits of the heads the discriminators read."""
-        inner = self.unwrap(self.segmentor)
-        heads = {}
-        if catch:
-            heads['main'] = inner.decode_head
-            if self.with_discriminator_aux:
-                heads['aux'] = inner.auxiliary_head
-        with self._catch_head_outputs(heads) as caught:
-            losses = self.segmentor(source['inputs'], source['data_samples'], mode='loss')
-        missing = sorted(set(heads) - set(caught))
-        if missing:
-            raise RuntimeError(f'AdaptSegNetSegmentor: the {missing} head(s) did not '
-                               'call their forward in loss(); their source logits are '
-                               'needed by the discriminators')
-        return losses, caught
+    def source_discriminator_inputs(self, caught: Dict[str, Tensor],
+                                    source: dict) -> Dict[str, Tensor]:
+        """``src_<level>``: what D sees of the detached source logits."""
+        with torch.no_grad():
+            return {f'src_{level}': self.discriminator_input(
+                self.upsample_like(value.detach(), source['inputs']), source)
+                for level, value in caught.items()}
 
     # ------------------------------------------------------------------- steps
-    def _segmentor_step(self, source: dict, target: dict,
-                        optim_wrapper: OptimWrapperDict,
-                        log: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Source seg loss + adversarial (+ target) losses; returns the detached
-        discriminator inputs ``{src,tgt}_{main,aux}`` for the discriminator step."""
-        wrapper = optim_wrapper['segmentor']
-        levels = self._discriminators()
-        # the discriminators only relay gradients here: bare modules, no gradients
-        bare = {name: self.unwrap(getattr(self, name)) for name, _ in levels}
-        d_inputs: Dict[str, Tensor] = {}
-        # BN running statistics: the target batch's update is applied after the source
-        # pass (AdaptSegNet's order: target last); the source pass follows bn_stats.track
-        target_bn = DeferredBNUpdate(self.unwrap(self.segmentor))
-        with ExitStack() as frozen:
-            for module in bare.values():
-                frozen.enter_context(parameters_frozen(module))
-            with wrapper.optim_context(self.segmentor):
-                loss = 0.
-                tgt = target['inputs']
-                if levels or self.loss_target is not None or \
-                        self.loss_target_aux is not None:
-                    with target_bn.record():
-                        logits = dict(zip(('main', 'aux'), self._target_logits(tgt)))
-                    for name, level in levels:
-                        x = self.discriminator_input(logits[level])
-                        loss_adv = self.loss_adv(bare[name](x), 'source')
-                        weight = getattr(self, f'lambda_adv_{level}')
-                        loss = loss + weight * loss_adv
-                        log[f'seg.loss_adv_{level}'] = loss_adv.detach()
-                        d_inputs[f'tgt_{level}'] = x.detach()
-                    for level, loss_fn in (('main', self.loss_target),
-                                           ('aux', self.loss_target_aux)):
-                        if loss_fn is not None:
-                            loss_tgt = loss_fn(logits[level])
-                            loss = loss + loss_tgt
-                            suffix = '' if level == 'main' else '_aux'
-                            log[f'seg.loss_target{suffix}'] = loss_tgt.detach()
-                # the source pass last: its graph holds every segmentor parameter
-                with self.source_bn_context():
-                    losses, src_logits = self._source_loss(source, catch=bool(levels))
-                loss_src, src_log = self.parse_losses(losses)
-                loss = loss_src + loss
-        wrapper.update_params(loss)
-        target_bn.apply()  # after the backward, which reads the BN buffers
-        with torch.no_grad():
-            for level, value in src_logits.items():
-                d_inputs[f'src_{level}'] = self.discriminator_input(
-                    self.upsample_like(value.detach(), source['inputs']))
-        log.update({f'src.{k}': v.detach() for k, v in src_log.items() if k != 'loss'})
-        log['seg.loss_src'] = loss_src.detach()
-        log['seg.loss'] = loss.detach()
-        return d_inputs
-
-    def _discriminator_step(self, d_inputs: Dict[str, Tensor],
-                            optim_wrapper: OptimWrapperDict,
-                            log: Dict[str, Tensor]) -> None:
-        """Each discriminator: source outputs -> source (0), target -> target (1)."""
-        for name, level in self._discriminators():
-            module, wrapper = getattr(self, name), optim_wrapper[name]
-            with wrapper.optim_context(module):
-                d_src = module(d_inputs[f'src_{level}'])
-                d_tgt = module(d_inputs[f'tgt_{level}'])
-                loss = (self.loss_adv(d_src, 'source') + self.loss_adv(d_tgt, 'target')) / 2
-            wrapper.update_params(loss)
-            with torch.no_grad():
-                acc = torch.cat([(d_src < 0).flatten(), (d_tgt > 0).flatten()]).float()
-            log[f'disc.loss_{level}'] = loss.detach()
-            log[f'disc.acc_{level}'] = acc.mean() * 100
-
-    def train_step(self, data: dict,
-                   optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
-        """Segmentor, then discriminators (AdaptSegNet Sec. 3 / ADVENT Sec. 3.2)."""
-        self.check_bn_stats_ready()
-        data = self.data_preprocessor(data, True)
+    def split_batch(self, data: dict) -> dict:
         if not isinstance(data, dict) or 'source' not in data or 'target' not in data:
-            raise ValueError('AdaptSegNetSegmentor trains on DomainPairDataset batches '
+            raise ValueError(f'{type(self).__name__} trains on DomainPairDataset batches '
                              "(dict(source=..., target=...)); set train_dataloader."
                              "dataset=dict(type='DomainPairDataset', source=..., "
                              'target=...)')
-        log: Dict[str, Tensor] = {}
-        d_inputs = self._segmentor_step(data['source'], data['target'], optim_wrapper, log)
-        if self._discriminators():
-            self._discriminator_step(d_inputs, optim_wrapper, log)
-        return log
+        return data
+
+    def segmentor_losses(self, batch: dict, relay: Dict[str, nn.Module],
+                         target_bn: DeferredBNUpdate
+                         ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """Adversarial (+ target) terms on the target batch, then the source seg loss
+        (the source pass last: its graph holds every segmentor parameter)."""
+        source, target = batch['source'], batch['target']
+        losses: Dict[str, Tensor] = {}
+        d_inputs: Dict[str, Tensor] = {}
+        if relay or self.loss_target is not None or self.loss_target_aux is not None:
+            with target_bn.record():
+                logits = dict(zip(('main', 'aux'), self._target_logits(target['inputs'])))
+            adv_losses, d_inputs = self.adversarial_losses(logits, relay, batch)
+            losses.update(adv_losses)
+            losses.update(self.target_losses(logits))
+        src_losses, caught = self.source_losses(source, list(relay))
+        losses.update(src_losses)
+        d_inputs.update(self.source_discriminator_inputs(caught, source))
+        return losses, d_inputs

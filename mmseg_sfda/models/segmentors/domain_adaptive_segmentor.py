@@ -1,7 +1,8 @@
 """The base of every adaptation method: an ordinary mmseg segmentor plus extra parts."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from contextlib import ExitStack, contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.logging import MessageHub, print_log
@@ -13,6 +14,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from torch import Tensor, nn
 
+from ..utils import parameters_frozen
 from ..utils.bn_stats_policy import BNStatsPolicy
 from ..utils.requirements import Requirement, find_requirement, requirement_error
 
@@ -255,6 +257,43 @@ class DomainAdaptiveSegmentor(BaseSegmentor):
     def upsample_like(logits: Tensor, inputs: Tensor) -> Tensor:
         return torch.nn.functional.interpolate(
             logits, size=inputs.shape[-2:], mode='bilinear', align_corners=False)
+
+    # ------------------------------------------------------- losses and logs
+    def parse_step_losses(self, losses: Dict[str, Tensor],
+                          total: str = 'loss') -> Tuple[Tensor, Dict[str, Tensor]]:
+        """mmengine's :meth:`parse_losses` for one update: the sum of every ``*loss*``
+        entry of ``losses`` (each the weighted term as it enters the objective) and the
+        detached log, the sum logged as ``total`` (e.g. ``'seg.loss'``)."""
+        loss, log_vars = self.parse_losses(losses)
+        log_vars = {k: v.detach() for k, v in log_vars.items()}
+        log_vars[total] = log_vars.pop('loss')
+        return loss, log_vars
+
+    @staticmethod
+    def prefixed_losses(losses: Dict[str, Tensor], prefix: str,
+                        weight: float = 1.0) -> Dict[str, Tensor]:
+        """``losses`` (e.g. an mmseg segmentor's ``loss``) renamed with ``prefix``; the
+        loss terms (keys with ``'loss'``) scaled by ``weight``."""
+        out = {}
+        for key, value in losses.items():
+            if weight != 1.0 and 'loss' in key:
+                value = value * weight
+            out[prefix + key] = value
+        return out
+
+    @contextmanager
+    def relaying_gradients(self, *modules: nn.Module) -> Iterator[List[nn.Module]]:
+        """The bare (unwrapped) ``modules`` with their parameters' gradients off: passes
+        through them only relay gradients to what feeds them (a discriminator in the
+        segmentor's step, the segmentor in a generator's step). Each parameter's own
+        ``requires_grad`` flag is restored on exit (a parameter a config froze stays
+        frozen); backward may run after the context (the graph holds no gradient for
+        them)."""
+        bare = [self.unwrap(module) for module in modules]
+        with ExitStack() as stack:
+            for module in bare:
+                stack.enter_context(parameters_frozen(module))
+            yield bare
 
     # --------------------------------------------------------- BN statistics
     def source_bn_context(self):

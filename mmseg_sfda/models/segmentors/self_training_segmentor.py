@@ -66,12 +66,12 @@ class SelfTrainingSegmentor(DomainAdaptiveSegmentor):
             if 'source' in data:
                 source = data['source']
                 with self.source_bn_context():  # bn_stats.track
-                    losses.update(self._prefixed(
+                    losses.update(self.prefixed_losses(
                         self.segmentor(source['inputs'], source['data_samples'], 'loss'),
                         'src.'))
             target_losses = self.segmentor(target['inputs'], target['data_samples'],
                                            'loss')
-            losses.update(self._prefixed(target_losses, 'tgt.', self.target_weight))
+            losses.update(self.prefixed_losses(target_losses, 'tgt.', self.target_weight))
             if self.loss_regularizer is not None:
                 logits = self.upsample_like(self.logits(self.segmentor, target['inputs']),
                                             target['inputs'])
@@ -80,17 +80,6 @@ class SelfTrainingSegmentor(DomainAdaptiveSegmentor):
             loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(loss)
         return log_vars
-
-    @staticmethod
-    def _prefixed(losses: Dict[str, Tensor], prefix: str,
-                  weight: float = 1.0) -> Dict[str, Tensor]:
-        """``losses`` renamed with ``prefix``; loss terms scaled by ``weight``."""
-        out = {}
-        for key, value in losses.items():
-            if weight != 1.0 and 'loss' in key:
-                value = value * weight
-            out[prefix + key] = value
-        return out
 
     @staticmethod
     def _pseudo_labels(data_samples) -> Tensor:

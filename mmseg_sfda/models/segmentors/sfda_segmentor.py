@@ -10,8 +10,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
-from ..utils import (borrowed_bn_statistics, frozen_bn_statistics, parameters_frozen,
-                     patch_entropy, rank_easy_hard, split_patches)
+from ..utils import (borrowed_bn_statistics, frozen_bn_statistics, patch_entropy,
+                     rank_easy_hard, split_patches)
 from ..utils.requirements import (Requirement, describe_counts, norm_layer_counts,
                                   num_backbone_outputs)
 from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
@@ -244,26 +244,21 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         wrapper = optim_wrapper['generator']
         batch = self.fake_batch_size or target.shape[0]
         # the segmentor only relays gradients to G here: its bare module, outside DDP
-        segmentor = self.unwrap(self.segmentor)
-        with parameters_frozen(segmentor):
+        with self.relaying_gradients(self.segmentor) as (segmentor, ):
             with wrapper.optim_context(self.generator):
                 fake = self._fake_images(batch, target)
                 src_feat, src_logits = self._source_on_fake(fake)
-                loss_bns = self.loss_bns()
+                losses = {'gen.loss_bns': self.loss_bns()}
                 feat, logits = self._on_fake(segmentor, fake)
                 src_maps = self.attention(src_feat)
-                loss_mae = self.loss_mae(logits, src_logits)
-                loss_dad_ss = self.loss_dad_ss(src_maps, self.attention(feat))
+                losses['gen.loss_mae'] = -self.alpha * self.loss_mae(logits, src_logits)
+                losses['gen.loss_dad_ss'] = -self.beta * self.loss_dad_ss(
+                    src_maps, self.attention(feat))
                 tgt_maps = self._target_attention(target, src_feat.shape[-2:])
-                loss_dad_st = self.loss_dad_st(src_maps, tgt_maps)
-                loss = (loss_bns - self.alpha * loss_mae - self.beta * loss_dad_ss +
-                        self.tau * loss_dad_st)
+                losses['gen.loss_dad_st'] = self.tau * self.loss_dad_st(src_maps, tgt_maps)
+                loss, gen_log = self.parse_step_losses(losses, 'gen.loss')
             wrapper.update_params(loss)
-        log.update({
-            'gen.loss_bns': loss_bns.detach(), 'gen.loss_mae': loss_mae.detach(),
-            'gen.loss_dad_ss': loss_dad_ss.detach(),
-            'gen.loss_dad_st': loss_dad_st.detach(), 'gen.loss': loss.detach()
-        })
+        log.update(gen_log)
         return dict(fake=fake.detach(), src_logits=src_logits.detach(),
                     src_dual=src_maps.dual.detach())
 
@@ -289,28 +284,24 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         ipsm = None
         with wrapper.optim_context(self.segmentor):
             feat, logits = self._on_fake(self.segmentor, transfer['fake'])
-            loss_mae = self.loss_mae(logits, transfer['src_logits'])
-            loss_dad_ss = self.loss_dad_ss(transfer['src_dual'], self.attention(feat).dual)
-            loss = self.alpha * loss_mae + self.beta * loss_dad_ss
-            log.update({'seg.loss_mae': loss_mae.detach(),
-                        'seg.loss_dad_ss': loss_dad_ss.detach()})
+            losses = {
+                'seg.loss_mae': self.alpha * self.loss_mae(logits, transfer['src_logits']),
+                'seg.loss_dad_ss': self.beta * self.loss_dad_ss(
+                    transfer['src_dual'], self.attention(feat).dual)}
             if not self.transfer_only:
                 tgt_logits = self.upsample_like(self.logits(self.segmentor, target), target)
-                loss_tar = self.loss_target(tgt_logits)
-                loss = loss + loss_tar
-                log['seg.loss_target'] = loss_tar.detach()
+                losses['seg.loss_target'] = self.loss_target(tgt_logits)
                 if self.use_ipsm:
                     patches, easy = self._ipsm_split(tgt_logits.softmax(dim=1))
                     # D only relays gradients to the segmentor: its bare module
-                    discriminator = self.unwrap(self.discriminator)
-                    with parameters_frozen(discriminator):
-                        loss_adv = self.loss_adv(self._discriminate(discriminator, patches),
-                                                 easy, mode='generator')
-                    loss = loss + self.gamma * loss_adv
-                    log['seg.loss_adv'] = loss_adv.detach()
+                    with self.relaying_gradients(self.discriminator) as (discriminator, ):
+                        losses['seg.loss_adv'] = self.gamma * self.loss_adv(
+                            self._discriminate(discriminator, patches), easy,
+                            mode='generator')
                     ipsm = (patches.detach(), easy)
+            loss, seg_log = self.parse_step_losses(losses, 'seg.loss')
         wrapper.update_params(loss)
-        log['seg.loss'] = loss.detach()
+        log.update(seg_log)
         return ipsm
 
     def _discriminator_step(self, patches: Tensor, easy: Tensor,
@@ -320,11 +311,13 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
         wrapper = optim_wrapper['discriminator']
         with wrapper.optim_context(self.discriminator):
             logits = self._discriminate(self.discriminator, patches)
-            loss = self.loss_adv(logits, easy, mode='discriminator')
+            with torch.no_grad():
+                acc = ((logits > 0) == ~easy).float().mean() * 100
+            loss, disc_log = self.parse_step_losses(
+                {'disc.loss_adv': self.loss_adv(logits, easy, mode='discriminator'),
+                 'disc.acc': acc}, 'disc.loss_adv')
         wrapper.update_params(loss)
-        with torch.no_grad():
-            acc = ((logits > 0) == ~easy).float().mean() * 100
-        log.update({'disc.loss_adv': loss.detach(), 'disc.acc': acc})
+        log.update(disc_log)
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:

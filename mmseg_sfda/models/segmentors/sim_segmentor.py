@@ -1,20 +1,18 @@
 """SIM: stuff and instance matching (Wang et al., "Differential Treatment for Stuff and
 Things", CVPR 2020), on top of AdaptSegNet's output-space adversarial training."""
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from torch import Tensor, nn
 
-from ..utils import DeferredBNUpdate, parameters_frozen
+from ..utils import DeferredBNUpdate
 from ..utils.requirements import Requirement, num_backbone_outputs
 from ..utils.sim_features import stuff_class_means, thing_instance_features
 from .adapt_seg_net_segmentor import AdaptSegNetSegmentor
-from .domain_adaptive_segmentor import DomainAdaptiveSegmentor
 
 #: Cityscapes train ids of the stuff (background) classes of SIM (Sec. 6.2 and its code's
 #: BG_LABEL): road, sidewalk, building, wall, fence, vegetation, terrain, sky. The
@@ -25,19 +23,8 @@ MATCHING_LABELS = ('augmented', 'prediction', 'pseudo')
 CLASSIFIER_CHECKS = ('source', 'target_stuff', 'target_things')
 
 
-class _BaseOptionsPassThrough(DomainAdaptiveSegmentor):
-    """Hands ``with_source_model`` / ``load_source_into_segmentor`` to
-    :class:`DomainAdaptiveSegmentor`: ``AdaptSegNetSegmentor.__init__`` does not forward
-    them, so :class:`SIMSegmentor` leaves them on the instance before its
-    ``super().__init__`` and this class (next in the MRO) adds them to the call."""
-
-    def __init__(self, segmentor: ConfigType, **kwargs) -> None:
-        kwargs.update(self.__dict__.get('_pending_base_options') or {})
-        super().__init__(segmentor, **kwargs)
-
-
 @MODELS.register_module()
-class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
+class SIMSegmentor(AdaptSegNetSegmentor):
     """Stuff and instance matching (SIM) with output-space adversarial training.
 
     Reads :class:`DomainPairDataset` batches. One ``train_step`` is AdaptSegNet's
@@ -92,10 +79,11 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
         discriminator_aux (dict, optional): D on the auxiliary output. Default None: SIM
             has one discriminator (Sec. 5.1).
         loss_adv (dict): the adversarial loss (source 0 / target 1).
-        lambda_adv (float): weight of the adversarial loss. Default 0.001 (Sec. 5.1 and
-            SIM's code ``LAMBDA_ADV_TARGET``; Sec. 6.2 also says 0.01).
-        lambda_ci (float): weight of ``L_stf + L_ins``. Default 0.01 (Table 3, SIM's
-            ``train_sim.py``; its ``train_sim_ssl.py`` uses 0.001 in step 2).
+        lambda_adv_main (float): weight of the adversarial loss (lambda_adv). Default
+            0.001 (Sec. 5.1 and SIM's code ``LAMBDA_ADV_TARGET``; Sec. 6.2 also says 0.01).
+        lambda_ci (float): weight of ``L_stf + L_ins`` (logged apart, each times
+            lambda_ci: ``seg.loss_stuff`` / ``seg.loss_instance``). Default 0.01 (Table 3,
+            SIM's ``train_sim.py``; its ``train_sim_ssl.py`` uses 0.001 in step 2).
         stuff_classes (Sequence[int]): stuff class ids (SIM: road, sidewalk, building,
             wall, fence, vegetation, terrain, sky).
         thing_classes (Sequence[int], optional): thing class ids; default every other
@@ -156,7 +144,7 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
                  discriminator: OptConfigType = dict(type='FCDiscriminator', num_classes=19),
                  discriminator_aux: OptConfigType = None,
                  loss_adv: ConfigType = dict(type='AdversarialLoss'),
-                 lambda_adv: float = 0.001,
+                 lambda_adv_main: float = 0.001,
                  lambda_ci: float = 0.01,
                  stuff_classes: Sequence[int] = SIM_STUFF_CLASSES,
                  thing_classes: Optional[Sequence[int]] = None,
@@ -194,19 +182,18 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
             raise ValueError(f'SIMSegmentor: classifier_check keys are '
                              f'{CLASSIFIER_CHECKS}, got {sorted(unknown)}')
         checks.update(classifier_check or {})
-        object.__setattr__(self, '_pending_base_options', dict(
-            with_source_model=reinitialize, load_source_into_segmentor=not reinitialize))
         super().__init__(
             segmentor,
             discriminator=discriminator,
             discriminator_aux=discriminator_aux,
             loss_adv=loss_adv,
-            lambda_adv_main=lambda_adv,
+            lambda_adv_main=lambda_adv_main,
             source_checkpoint=source_checkpoint,
+            with_source_model=reinitialize,
+            load_source_into_segmentor=not reinitialize,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg,
             **kwargs)
-        del self.__dict__['_pending_base_options']
         self.step = step
         self.lambda_ci = lambda_ci
         self.target_weight = target_weight
@@ -453,76 +440,45 @@ class SIMSegmentor(AdaptSegNetSegmentor, _BaseOptionsPassThrough):
         return losses
 
     # ------------------------------------------------------------------- steps
-    def _segmentor_step(self, source: dict, target: dict,
-                        optim_wrapper: OptimWrapperDict,
-                        log: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Eq. 12 / 13 for the segmentor; returns the detached discriminator inputs."""
-        wrapper = optim_wrapper['segmentor']
-        levels = self._discriminators()
-        bare = {name: self.unwrap(getattr(self, name)) for name, _ in levels}
+    def segmentor_losses(self, batch: dict, relay: Dict[str, nn.Module],
+                         target_bn: DeferredBNUpdate
+                         ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """Eq. 12 / 13 for the segmentor; and the detached discriminator inputs."""
+        source, target = batch['source'], batch['target']
         has_aux_head = getattr(self.unwrap(self.segmentor), 'auxiliary_head',
                                None) is not None
         need_aux = self._needs_target_aux or (self.step == 2 and has_aux_head)
-        d_inputs: Dict[str, Tensor] = {}
         # the target batch's BN update is applied after the source pass (target last,
         # as AdaptSegNet's code, which SIM's builds on); the source pass follows
         # bn_stats.track
-        target_bn = DeferredBNUpdate(self.unwrap(self.segmentor))
-        with ExitStack() as frozen:
-            for module in bare.values():
-                frozen.enter_context(parameters_frozen(module))
-            with wrapper.optim_context(self.segmentor):
-                tgt = target['inputs']
-                with target_bn.record():
-                    feat_t, main_t, aux_t = self._target_forward(tgt, need_aux)
-                up = dict(main=self.upsample_like(main_t, tgt))
-                if aux_t is not None:
-                    up['aux'] = self.upsample_like(aux_t, tgt)
-                loss = 0.
-                for name, level in levels:  # Eq. 2
-                    x = self.discriminator_input(up[level])
-                    loss_adv = self.loss_adv(bare[name](x), 'source')
-                    loss = loss + getattr(self, f'lambda_adv_{level}') * loss_adv
-                    log[f'seg.loss_adv_{level}'] = loss_adv.detach()
-                    d_inputs[f'tgt_{level}'] = x.detach()
-                for level, loss_fn in (('main', self.loss_target),
-                                       ('aux', self.loss_target_aux)):
-                    if loss_fn is not None:  # optional MinEnt terms (AdaptSegNetSegmentor)
-                        loss_tgt = loss_fn(up[level])
-                        loss = loss + loss_tgt
-                        log['seg.loss_target' + ('' if level == 'main' else '_aux')] = \
-                            loss_tgt.detach()
-                if self.step == 2:  # Eq. 10
-                    tgt_losses = self._target_seg_losses(main_t, aux_t,
-                                                         target['data_samples'])
-                    loss_seg_t, tgt_log = self.parse_losses(tgt_losses)
-                    loss = loss + self.target_weight * loss_seg_t
-                    log.update({f'tgt.{k}': v.detach() for k, v in tgt_log.items()
-                                if k != 'loss'})
-                    log['seg.loss_tgt'] = loss_seg_t.detach()
-                # the source pass last: its graph holds every segmentor parameter
-                with self._catch_features() as caught, self.source_bn_context():
-                    losses, src_logits = self._source_loss(source, catch=True)
-                loss_src, src_log = self.parse_losses(losses)
-                # banks first (step i's source samples), then the target matching
-                self.update_banks(self._feature(caught),
-                                  self._labels(source['data_samples'], 'source'),
-                                  src_logits['main'])
-                loss_stuff, loss_instance = self.matching_losses(
-                    feat_t, self.matching_label_map(main_t, target['data_samples']))
-                loss = loss_src + loss + self.lambda_ci * (loss_stuff + loss_instance)
-        wrapper.update_params(loss)
-        target_bn.apply()  # after the backward, which reads the BN buffers
-        with torch.no_grad():
-            for _, level in levels:
-                d_inputs[f'src_{level}'] = self.discriminator_input(
-                    self.upsample_like(src_logits[level].detach(), source['inputs']))
-        log.update({f'src.{k}': v.detach() for k, v in src_log.items() if k != 'loss'})
-        log['seg.loss_src'] = loss_src.detach()
-        log['seg.loss_stuff'] = loss_stuff.detach()
-        log['seg.loss_instance'] = loss_instance.detach()
-        log['seg.loss'] = loss.detach()
+        tgt = target['inputs']
+        with target_bn.record():
+            feat_t, main_t, aux_t = self._target_forward(tgt, need_aux)
+        up = dict(main=self.upsample_like(main_t, tgt))
+        if aux_t is not None:
+            up['aux'] = self.upsample_like(aux_t, tgt)
+        losses, d_inputs = self.adversarial_losses(up, relay, batch)  # Eq. 2
+        losses.update(self.target_losses(up))  # optional MinEnt terms
+        if self.step == 2:  # Eq. 10
+            losses.update(self.prefixed_losses(
+                self._target_seg_losses(main_t, aux_t, target['data_samples']), 'tgt.',
+                self.target_weight))
+        # the source pass last: its graph holds every segmentor parameter
+        with self._catch_features() as caught:
+            src_losses, src_logits = self.source_losses(source, ['main'] + list(
+                level for level in relay if level != 'main'))
+        losses.update(src_losses)
+        # banks first (step i's source samples), then the target matching
+        self.update_banks(self._feature(caught),
+                          self._labels(source['data_samples'], 'source'),
+                          src_logits['main'])
+        loss_stuff, loss_instance = self.matching_losses(
+            feat_t, self.matching_label_map(main_t, target['data_samples']))
+        losses['seg.loss_stuff'] = self.lambda_ci * loss_stuff
+        losses['seg.loss_instance'] = self.lambda_ci * loss_instance
         for name in ('stuff_bank', 'instance_bank'):
             bank = self.unwrap(getattr(self, name))
-            log[f'sim.{name}_filled'] = bank.valid.float().mean().detach()
-        return d_inputs
+            losses[f'sim.{name}_filled'] = bank.valid.float().mean().detach()
+        d_inputs.update(self.source_discriminator_inputs(
+            {level: src_logits[level] for level in relay}, source))
+        return losses, d_inputs

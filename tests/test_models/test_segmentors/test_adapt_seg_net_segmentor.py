@@ -71,7 +71,7 @@ def build(multi_level: bool = True, seed: int = 0, **kwargs):
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg(multi_level, **kwargs))
     model.init_weights()
-    names = ['segmentor'] + [n for n, _ in model._discriminators()]
+    names = ['segmentor'] + [n for n, _ in model.discriminators()]
     return model, build_optim_wrapper(model, optim_cfg(names))
 
 
@@ -105,7 +105,7 @@ def changed(before, module):
 
 
 def parts(model):
-    return ['segmentor'] + [name for name, _ in model._discriminators()]
+    return ['segmentor'] + [name for name, _ in model.discriminators()]
 
 
 # --------------------------------------------------------------- the full step
@@ -117,17 +117,18 @@ def test_train_step_trains_every_part_and_adds_up_its_losses(input_mode, multi_l
     before = {name: state(getattr(model, name)) for name in parts(model)}
     log = model.train_step(pair_batch(), optim)
     levels = ['main', 'aux'] if multi_level else ['main']
-    expected = {'seg.loss', 'seg.loss_src', 'src.decode.loss_ce'}
+    expected = {'seg.loss', 'src.decode.loss_ce'}
     expected |= {f'seg.loss_adv_{lv}' for lv in levels}
     expected |= {f'disc.loss_{lv}' for lv in levels} | {f'disc.acc_{lv}' for lv in levels}
     assert expected <= set(log)
     assert ('seg.loss_adv_aux' in log) is multi_level
     assert ('src.aux.loss_ce' in log) is multi_level  # multi-level source seg loss
     assert all(torch.isfinite(v) and not v.requires_grad for v in log.values())
-    total = log['seg.loss_src'] + 0.5 * log['seg.loss_adv_main']
-    if multi_level:
-        total = total + 0.25 * log['seg.loss_adv_aux']
-    torch.testing.assert_close(log['seg.loss'], total)
+    # every logged term is weighted: seg.loss is their sum (mmengine's parse_losses)
+    terms = [k for k in log if 'loss' in k and k.split('.')[0] in ('seg', 'src')
+             and k != 'seg.loss']
+    assert len(terms) == (4 if multi_level else 2), terms
+    torch.testing.assert_close(log['seg.loss'], sum(log[k] for k in terms))
     for name, old in before.items():
         assert changed(old, getattr(model, name)), f'{name} did not train'
     assert all(p.requires_grad for name in parts(model)
@@ -142,9 +143,8 @@ def test_source_loss_is_the_segmentors_own_loss():
     data = model.data_preprocessor(pair_batch(), True)['source']
     expected, _ = model.parse_losses(reference.loss(data['inputs'], data['data_samples']))
     log = model.train_step(pair_batch(), optim)
-    torch.testing.assert_close(log['seg.loss_src'], expected.detach())
-    torch.testing.assert_close(log['seg.loss_src'],
-                               log['src.decode.loss_ce'] + log['src.aux.loss_ce'])
+    torch.testing.assert_close(log['src.decode.loss_ce'] + log['src.aux.loss_ce'],
+                               expected.detach())
 
 
 # ------------------------------------------------------------ gradient isolation
@@ -155,7 +155,7 @@ def test_segmentor_step_gives_the_discriminators_no_gradient(input_mode):
                                                             'discriminator_aux')}
     seg = state(model.segmentor)
     data = model.data_preprocessor(pair_batch(), True)
-    d_inputs = model._segmentor_step(data['source'], data['target'], optim, {})
+    d_inputs = model.train_segmentor(data, optim, {})
     assert changed(seg, model.segmentor)
     for name, old in discs.items():
         module = getattr(model, name)
@@ -174,13 +174,13 @@ def test_segmentor_step_gives_the_discriminators_no_gradient(input_mode):
 def test_discriminator_step_leaves_the_segmentor_untouched():
     model, optim = build(True)
     data = model.data_preprocessor(pair_batch(), True)
-    d_inputs = model._segmentor_step(data['source'], data['target'], optim, {})
+    d_inputs = model.train_segmentor(data, optim, {})
     seg = state(model.segmentor)  # weights and BN running statistics
     model.segmentor.zero_grad(set_to_none=True)
     discs = {name: state(getattr(model, name)) for name in ('discriminator',
                                                             'discriminator_aux')}
     log = {}
-    model._discriminator_step(d_inputs, optim, log)
+    model.train_discriminators(d_inputs, data, optim, log)
     assert all(torch.equal(v, seg[k]) for k, v in model.segmentor.state_dict().items())
     assert all(p.grad is None for p in model.segmentor.parameters())
     for name, old in discs.items():
@@ -193,11 +193,11 @@ def test_discriminator_learns_source_0_target_1():
     pair of inputs."""
     model, optim = build(False)
     data = model.data_preprocessor(pair_batch(), True)
-    d_inputs = model._segmentor_step(data['source'], data['target'], optim, {})
+    d_inputs = model.train_segmentor(data, optim, {})
     losses = []
     for _ in range(5):
         log = {}
-        model._discriminator_step(d_inputs, optim, log)
+        model.train_discriminators(d_inputs, data, optim, log)
         losses.append(float(log['disc.loss_main']))
     assert losses[-1] < losses[0]
 
@@ -212,7 +212,7 @@ def test_adversarial_gradient_reaches_the_segmentor(level):
     for weight in (0., 1.):
         model, optim = build(True, **dict(lambdas, **{f'lambda_adv_{level}': weight}))
         data = model.data_preprocessor(pair_batch(), True)
-        model._segmentor_step(data['source'], data['target'], optim, {})
+        model.train_segmentor(data, optim, {})
         results.append(state(model.segmentor))
     head = 'decode_head' if level == 'main' else 'auxiliary_head'
     differs = [k for k in results[0] if not torch.equal(results[0][k], results[1][k])]
@@ -234,16 +234,16 @@ def test_input_modes():
 # ---------------------------------------------------------------- MinEnt, errors
 def test_minent_has_no_discriminator():
     model, optim = build(True, use_adversarial=False,
-                         loss_target=dict(type='EntropyLoss', loss_weight=0.5),
-                         loss_target_aux=dict(type='EntropyLoss', loss_weight=0.25))
+                         loss_target=dict(type='EntropyLoss'), lambda_target_main=0.5,
+                         loss_target_aux=dict(type='EntropyLoss'), lambda_target_aux=0.25)
     assert not hasattr(model, 'discriminator') and not hasattr(model, 'discriminator_aux')
     assert set(optim.keys()) == {'segmentor'}
     seg = state(model.segmentor)
     log = model.train_step(pair_batch(), optim)
     assert not any(k.startswith('disc.') or 'adv' in k for k in log)
     torch.testing.assert_close(
-        log['seg.loss'],
-        log['seg.loss_src'] + log['seg.loss_target'] + log['seg.loss_target_aux'])
+        log['seg.loss'], log['src.decode.loss_ce'] + log['src.aux.loss_ce'] +
+        log['seg.loss_target'] + log['seg.loss_target_aux'])
     assert 0 < float(log['seg.loss_target']) <= 0.5  # normalised entropy x 0.5
     assert changed(seg, model.segmentor)
 
@@ -251,11 +251,11 @@ def test_minent_has_no_discriminator():
 def test_target_loss_with_adversarial_training():
     """AdvEnt + MinEnt: both terms in one segmentor loss."""
     model, optim = build(False, input_mode='entropy',
-                         loss_target=dict(type='EntropyLoss', loss_weight=0.5))
+                         loss_target=dict(type='EntropyLoss'), lambda_target_main=0.5)
     log = model.train_step(pair_batch(), optim)
     torch.testing.assert_close(
         log['seg.loss'],
-        log['seg.loss_src'] + 0.5 * log['seg.loss_adv_main'] + log['seg.loss_target'])
+        log['src.decode.loss_ce'] + log['seg.loss_adv_main'] + log['seg.loss_target'])
 
 
 def test_clear_errors():
@@ -435,12 +435,12 @@ def test_adversarial_term_makes_target_outputs_look_source_to_the_discriminator(
     for weight in (0., 1.):
         model, optim = build(False, lambda_adv_main=weight)
         data = model.data_preprocessor(pair_batch(), True)
-        d_inputs = model._segmentor_step(data['source'], data['target'], optim, {})
+        d_inputs = model.train_segmentor(data, optim, {})
         for _ in range(20):  # a discriminator that tells the domains apart, then fixed
-            model._discriminator_step(d_inputs, optim, {})
+            model.train_discriminators(d_inputs, data, optim, {})
         before = p_target(model, data)
         for _ in range(5):
-            model._segmentor_step(data['source'], data['target'], optim, {})
+            model.train_segmentor(data, optim, {})
         results[weight] = p_target(model, data) - before
     # deterministic: the control's drift is float-level, the term's a clear descent
     assert results[1.] < 0 and abs(results[0.]) < 0.05 * abs(results[1.]), results

@@ -61,7 +61,7 @@ def model_cfg(multi_level: bool = True, **kwargs) -> ConfigDict:
         type='PixIntraDASegmentor', segmentor=segmentor_cfg(multi_level),
         source_checkpoint=None, with_source_model=False,
         discriminator=disc, discriminator_aux=disc if multi_level else None,
-        beta_main=0.5, beta_aux=0.25)  # large enough to see their effect
+        lambda_adv_main=0.5, lambda_adv_aux=0.25)  # large enough to see their effect
     for key, value in kwargs.items():  # replace, not merge (ConfigDict.update merges)
         cfg[key] = value
     return cfg
@@ -80,7 +80,7 @@ def build(multi_level: bool = True, seed: int = 0, **kwargs):
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg(multi_level, **kwargs))
     model.init_weights()
-    names = ['segmentor'] + [n for n, _ in model._discriminators()]
+    names = ['segmentor'] + [n for n, _ in model.discriminators()]
     return model, build_optim_wrapper(model, optim_cfg(names))
 
 
@@ -121,12 +121,15 @@ def changed(before, module):
 
 
 def parts(model):
-    return ['segmentor'] + [name for name, _ in model._discriminators()]
+    return ['segmentor'] + [name for name, _ in model.discriminators()]
 
 
 def split_of(model, batch):
-    data = model.data_preprocessor(batch, True)
-    return data, model.pixel_split(data['inputs'], data['data_samples'],
+    """The batch as the segmentor step reads it (target part, pixel split) and the
+    split with the continuous index."""
+    data = model.split_batch(model.data_preprocessor(batch, True))
+    target = data['target']
+    return data, model.pixel_split(target['inputs'], target['data_samples'],
                                    need_index=True)
 
 
@@ -137,7 +140,7 @@ def test_split_follows_the_pseudo_labels_and_confidences():
     data, split = split_of(model, batch)
     assert torch.equal(split['hard'], hard) and torch.equal(split['easy'], ~hard)
     assert split['valid'].all()
-    conf = torch.stack([s.gt_confidence.data[0] for s in data['data_samples']])
+    conf = torch.stack([s.gt_confidence.data[0] for s in data['target']['data_samples']])
     torch.testing.assert_close(split['index'], torch.where(hard, 1 - conf,
                                                            torch.zeros_like(conf)))
     assert (split['index'][~hard] == 0).all() and (split['index'][hard] > 0).all()
@@ -165,7 +168,7 @@ def test_padding_is_neither_easy_nor_hard():
 def test_partial_seg_loss_counts_only_easy_pixels(hard_fraction):
     """The logged target CE is the CE of the upsampled logits over the easy pixels,
     whatever the logits on the hard ones; Eq. 4 on the batch is logged."""
-    model, optim = build(False, beta_main=0.)
+    model, optim = build(False, lambda_adv_main=0.)
     reference = copy.deepcopy(model.segmentor)
     batch, hard = crafted(hard_fraction=hard_fraction)
     data = model.data_preprocessor(copy.deepcopy(batch), True)
@@ -178,17 +181,16 @@ def test_partial_seg_loss_counts_only_easy_pixels(hard_fraction):
     torch.testing.assert_close(log['tgt.decode.loss_ce'], per_pixel[~hard].mean().detach())
     assert not torch.isclose(log['tgt.decode.loss_ce'], per_pixel.mean().detach())
     torch.testing.assert_close(log['tgt.easy_prop'], (~hard).float().mean())
-    torch.testing.assert_close(log['seg.loss_seg'], log['tgt.decode.loss_ce'])
 
 
 def test_all_hard_gives_no_seg_loss_and_all_easy_no_adversarial_g_loss():
     model, optim = build(False)
     log = model.train_step(crafted(hard_fraction=1.0)[0], optim)
-    assert float(log['seg.loss_seg']) == 0. and float(log['seg.loss_adv_main']) > 0.
+    assert float(log['tgt.decode.loss_ce']) == 0. and float(log['seg.loss_adv_main']) > 0.
     assert float(log['tgt.easy_prop']) == 0.
     model, optim = build(False)
     log = model.train_step(crafted(hard_fraction=0.0)[0], optim)
-    assert float(log['seg.loss_adv_main']) == 0. and float(log['seg.loss_seg']) > 0.
+    assert float(log['seg.loss_adv_main']) == 0. and float(log['tgt.decode.loss_ce']) > 0.
 
 
 # ------------------------------------------------------------ the full step
@@ -200,17 +202,18 @@ def test_train_step_trains_every_part_and_adds_up_its_losses(adversarial, multi_
     before = {name: state(getattr(model, name)) for name in parts(model)}
     log = model.train_step(crafted()[0], optim)
     levels = ['main', 'aux'] if multi_level else ['main']
-    expected = {'seg.loss', 'seg.loss_seg', 'tgt.decode.loss_ce', 'tgt.easy_prop'}
+    expected = {'seg.loss', 'tgt.decode.loss_ce', 'tgt.easy_prop'}
     expected |= {f'seg.loss_adv_{lv}' for lv in levels} | {f'disc.loss_{lv}' for lv in levels}
     if adversarial == 'binary':
         expected |= {f'disc.acc_{lv}' for lv in levels}
     assert expected <= set(log)
     assert ('tgt.aux.loss_ce' in log) is multi_level  # Eq. 5 on the auxiliary head too
     assert all(torch.isfinite(v) and not v.requires_grad for v in log.values())
-    total = log['seg.loss_seg'] + 0.5 * log['seg.loss_adv_main']
+    # every logged term is weighted: seg.loss is their sum (mmengine's parse_losses)
+    terms = ['tgt.decode.loss_ce', 'seg.loss_adv_main']
     if multi_level:
-        total = total + 0.25 * log['seg.loss_adv_aux']
-    torch.testing.assert_close(log['seg.loss'], total)
+        terms += ['tgt.aux.loss_ce', 'seg.loss_adv_aux']
+    torch.testing.assert_close(log['seg.loss'], sum(log[k] for k in terms))
     for name, old in before.items():
         assert changed(old, getattr(model, name)), f'{name} did not train'
     assert all(p.requires_grad for name in parts(model)
@@ -221,32 +224,32 @@ def test_train_step_trains_every_part_and_adds_up_its_losses(adversarial, multi_
 def test_discriminator_outputs_have_the_input_size(multi_level):
     model, optim = build(multi_level)
     data, split = split_of(model, crafted()[0])
-    d_inputs = model._segmentor_step(data, split, optim, {})
-    assert set(d_inputs) == ({'main', 'aux'} if multi_level else {'main'})
-    for level, x in d_inputs.items():
+    d_inputs = model.train_segmentor(data, optim, {})
+    assert set(d_inputs) == ({'tgt_main', 'tgt_aux'} if multi_level else {'tgt_main'})
+    for key, x in d_inputs.items():
         assert tuple(x.shape) == (2, NUM_CLASSES, H, W) and not x.requires_grad
         torch.testing.assert_close(x.sum(1), torch.ones(2, H, W))  # softmax
-        name = 'discriminator' if level == 'main' else 'discriminator_aux'
+        name = 'discriminator' if key == 'tgt_main' else 'discriminator_aux'
         assert tuple(getattr(model, name)(x).shape) == (2, 1, H, W)
 
 
 def test_binary_losses_are_per_pixel_bce():
     """D: BCE(D, M) over all pixels (easy -> 0, hard -> 1); G: BCE(D, 0) on hard pixels,
-    summed and divided by all pixels."""
+    summed and divided by all pixels; the logged G term is weighted (lambda_adv_main)."""
     model, optim = build(False)
     data, split = split_of(model, crafted()[0])
     disc = copy.deepcopy(model.discriminator)
     log = {}
-    d_inputs = model._segmentor_step(data, split, optim, log)
+    d_inputs = model.train_segmentor(data, optim, log)
     with torch.no_grad():
-        d = disc(d_inputs['main'])[:, 0]
+        d = disc(d_inputs['tgt_main'])[:, 0]
         hard = split['hard'].float()
         g = (F.binary_cross_entropy_with_logits(d, torch.zeros_like(d), reduction='none')
              * hard).mean()
         d_loss = F.binary_cross_entropy_with_logits(d, hard)
         acc = ((d > 0) == split['hard']).float().mean() * 100
-    torch.testing.assert_close(log['seg.loss_adv_main'], g)
-    model._discriminator_step(d_inputs, split, optim, log)
+    torch.testing.assert_close(log['seg.loss_adv_main'], 0.5 * g)
+    model.train_discriminators(d_inputs, data, optim, log)
     torch.testing.assert_close(log['disc.loss_main'], d_loss)
     torch.testing.assert_close(log['disc.acc_main'], acc)
 
@@ -257,12 +260,12 @@ def test_continuous_losses_regress_the_index():
     data, split = split_of(model, crafted()[0])
     disc = copy.deepcopy(model.discriminator)
     log = {}
-    d_inputs = model._segmentor_step(data, split, optim, log)
+    d_inputs = model.train_segmentor(data, optim, log)
     with torch.no_grad():
-        d = torch.sigmoid(disc(d_inputs['main'])[:, 0])
+        d = torch.sigmoid(disc(d_inputs['tgt_main'])[:, 0])
     torch.testing.assert_close(log['seg.loss_adv_main'],
-                               (d * split['hard']).pow(2).mean())
-    model._discriminator_step(d_inputs, split, optim, log)
+                               0.5 * (d * split['hard']).pow(2).mean())
+    model.train_discriminators(d_inputs, data, optim, log)
     torch.testing.assert_close(log['disc.loss_main'], (d - split['index']).pow(2).mean())
     assert 'disc.acc_main' not in log
 
@@ -271,11 +274,11 @@ def test_continuous_losses_regress_the_index():
 def test_discriminator_learns_the_split(adversarial):
     model, optim = build(False, adversarial=adversarial)
     data, split = split_of(model, crafted()[0])
-    d_inputs = model._segmentor_step(data, split, optim, {})
+    d_inputs = model.train_segmentor(data, optim, {})
     losses = []
     for _ in range(5):
         log = {}
-        model._discriminator_step(d_inputs, split, optim, log)
+        model.train_discriminators(d_inputs, data, optim, log)
         losses.append(float(log['disc.loss_main']))
     assert losses[-1] < losses[0]
 
@@ -287,7 +290,7 @@ def test_segmentor_step_gives_the_discriminators_no_gradient(adversarial):
     discs = {name: state(getattr(model, name)) for name in PARTS[1:]}
     seg = state(model.segmentor)
     data, split = split_of(model, crafted()[0])
-    model._segmentor_step(data, split, optim, {})
+    model.train_segmentor(data, optim, {})
     assert changed(seg, model.segmentor)
     for name, old in discs.items():
         module = getattr(model, name)
@@ -300,12 +303,12 @@ def test_segmentor_step_gives_the_discriminators_no_gradient(adversarial):
 def test_discriminator_step_leaves_the_segmentor_untouched(adversarial):
     model, optim = build(True, adversarial=adversarial)
     data, split = split_of(model, crafted()[0])
-    d_inputs = model._segmentor_step(data, split, optim, {})
+    d_inputs = model.train_segmentor(data, optim, {})
     seg = state(model.segmentor)  # weights and BN running statistics
     model.segmentor.zero_grad(set_to_none=True)
     discs = {name: state(getattr(model, name)) for name in PARTS[1:]}
     log = {}
-    model._discriminator_step(d_inputs, split, optim, log)
+    model.train_discriminators(d_inputs, data, optim, log)
     assert all(torch.equal(v, seg[k]) for k, v in model.segmentor.state_dict().items())
     assert all(p.grad is None for p in model.segmentor.parameters())
     for name, old in discs.items():
@@ -315,15 +318,15 @@ def test_discriminator_step_leaves_the_segmentor_untouched(adversarial):
 @pytest.mark.parametrize('adversarial', ['binary', 'continuous'])
 @pytest.mark.parametrize('level', ['main', 'aux'])
 def test_adversarial_gradient_reaches_the_segmentor(adversarial, level):
-    """With the other beta at 0, beta_<level> > 0 moves the segmentor away from where
-    the partial seg loss alone takes it, through that level's head."""
-    betas = dict(beta_main=0., beta_aux=0.)
+    """With the other weight at 0, lambda_adv_<level> > 0 moves the segmentor away from
+    where the partial seg loss alone takes it, through that level's head."""
+    betas = dict(lambda_adv_main=0., lambda_adv_aux=0.)
     results = []
     for weight in (0., 10.):
         model, optim = build(True, adversarial=adversarial,
-                             **dict(betas, **{f'beta_{level}': weight}))
+                             **dict(betas, **{f'lambda_adv_{level}': weight}))
         data, split = split_of(model, crafted()[0])
-        model._segmentor_step(data, split, optim, {})
+        model.train_segmentor(data, optim, {})
         results.append(state(model.segmentor))
     head = 'decode_head' if level == 'main' else 'auxiliary_head'
     differs = [k for k in results[0] if not torch.equal(results[0][k], results[1][k])]
@@ -335,8 +338,8 @@ def test_adversarial_gradient_reaches_the_segmentor(adversarial, level):
 
 # ------------------------------------------------------------------ round 2
 def test_round_2_adds_the_kld_regulariser_on_easy_pixels():
-    model, optim = build(False, round=2)
-    assert model.loss_kld is not None and model.loss_kld.loss_weight == 0.1
+    model, optim = build(False, loss_kld=dict(type='KLDRegularizationLoss'), lambda_kld=0.1)
+    assert model.loss_kld is not None and model.loss_kld.loss_weight == 1.0
     reference = copy.deepcopy(model.segmentor)
     batch, hard = crafted()
     data = model.data_preprocessor(copy.deepcopy(batch), True)
@@ -346,12 +349,9 @@ def test_round_2_adds_the_kld_regulariser_on_easy_pixels():
     log = model.train_step(batch, optim)
     torch.testing.assert_close(log['seg.loss_kld'], expected.detach())
     torch.testing.assert_close(
-        log['seg.loss'], log['seg.loss_seg'] + 0.5 * log['seg.loss_adv_main'] +
+        log['seg.loss'], log['tgt.decode.loss_ce'] + log['seg.loss_adv_main'] +
         log['seg.loss_kld'])
-    assert build(False, round=2, loss_kld=None)[0].loss_kld is None  # "+T=1" without KLD
-    custom = build(False, loss_kld=dict(type='KLDRegularizationLoss', loss_weight=0.3))[0]
-    assert custom.loss_kld.loss_weight == 0.3
-    assert build(False)[0].loss_kld is None
+    assert build(False)[0].loss_kld is None  # round 1, and "+T=1" without KLD
 
 
 # ---------------------------------------------------------- source, errors
@@ -363,10 +363,12 @@ def test_pair_batches_need_a_source_weight():
         model.train_step(dict(source=source, target=target), optim)
     model, optim = build(False, source_loss_weight=0.5)
     log = model.train_step(dict(source=source, target=target), optim)
+    reference, reference_optim = build(False, source_loss_weight=1.0)
+    full = reference.train_step(dict(source=source, target=target), reference_optim)
+    torch.testing.assert_close(log['src.decode.loss_ce'], 0.5 * full['src.decode.loss_ce'])
     torch.testing.assert_close(
-        log['seg.loss'], log['seg.loss_seg'] + 0.5 * log['seg.loss_adv_main'] +
-        0.5 * log['seg.loss_src'])
-    assert 'src.decode.loss_ce' in log
+        log['seg.loss'], log['tgt.decode.loss_ce'] + log['seg.loss_adv_main'] +
+        log['src.decode.loss_ce'])
 
 
 def test_clear_errors():
@@ -381,8 +383,8 @@ def test_clear_errors():
     with pytest.raises(ValueError, match='num_classes=4'):
         MODELS.build(model_cfg(False, discriminator=dict(
             type='FCDiscriminator', num_classes=19, upsample_to_input=True)))
-    with pytest.raises(ValueError, match='round'):
-        MODELS.build(model_cfg(False, round=0))
+    with pytest.raises(ValueError, match='loss_kld must be a loss config or None'):
+        MODELS.build(model_cfg(False, loss_kld='auto'))
     with pytest.raises(ValueError, match='needs source_checkpoint'):
         MODELS.build(model_cfg(False, with_source_model=True))
     model, optim = build(False, adversarial='continuous')
