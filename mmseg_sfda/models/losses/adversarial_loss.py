@@ -44,7 +44,8 @@ class AdversarialLoss(BaseLoss):
         source_label (float): Label of ``target='source'``. Default: 0.
         target_label (float): Label of ``target='target'``. Default: 1.
         reduction (str): See above. Default: 'mean'.
-        loss_weight (float): Multiplier (lambda_adv). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (the adversarial
+            weight lambda_adv is the segmentor's ``lambda_adv_main`` / ``_aux``).
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_adv'.
     """

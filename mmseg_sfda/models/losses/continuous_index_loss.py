@@ -32,15 +32,15 @@ class ContinuousIndexLoss(BaseLoss):
 
     Reduction: ``'mean'`` (default) divides the squared Frobenius norm by
     the number of elements B*K*h*w in both modes (a constant factor that
-    beta / ``loss_weight`` absorbs; keeps the scale of a per-pixel-averaged
+    the segmentor's ``lambda_adv_<level>`` (beta) absorbs; keeps the scale of a per-pixel-averaged
     Eq. 5); ``'sum'`` is Eq. 8 as written (summed over the batch).
 
     Args:
         use_sigmoid (bool): Apply a sigmoid to the discriminator output.
             Default: True.
         reduction (str): 'mean' or 'sum'. Default: 'mean'.
-        loss_weight (float): Multiplier (beta of Eq. 9 in the generator
-            step). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (beta of Eq. 9
+            is ``PixIntraDASegmentor.lambda_adv_main`` / ``_aux``).
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_cts'.
     """

@@ -32,7 +32,8 @@ class DADSelfLoss(BaseLoss):
     generator maximises it (Eq. 11), the segmentor minimises it (Eq. 12).
 
     Args:
-        loss_weight (float): Multiplier (beta of Eq. 11/12). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (beta of Eq.
+            11/12 is ``SFDASegmentor.beta``).
         loss_name (str): Name of the loss item. Default: 'loss_dad_ss'.
     """
 

@@ -32,7 +32,8 @@ class DADTransferLoss(BaseLoss):
 
     Args:
         eps (float): Floor for P and Q inside the logs. Default: 1e-8.
-        loss_weight (float): Multiplier (tau of Eq. 11). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (tau of Eq. 11
+            is ``SFDASegmentor.tau``).
         loss_name (str): Name of the loss item. Default: 'loss_dad_st'.
     """
 

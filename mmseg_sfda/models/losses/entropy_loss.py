@@ -27,7 +27,8 @@ class EntropyLoss(BaseLoss):
 
     Args:
         normalize (bool): Divide by ``log C``. Default: True (ADVENT).
-        loss_weight (float): Multiplier (lambda_ent). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (MinEnt's
+            lambda_ent is ``AdaptSegNetSegmentor.lambda_target_main`` / ``_aux``).
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_ent'.
     """

@@ -15,16 +15,15 @@ class FocalEntropyLoss(BaseLoss):
     With ``p = softmax(cls_score)`` of shape (B, C, H, W) and the per-pixel
     entropy ``h = -sum_c p_c log p_c``::
 
-        L_fel = alpha * mean_{b,h,w} [ (1 - h)^gamma * h ]
+        L_fel = mean_{b,h,w} [ (1 - h)^gamma * h ]
 
-    ``alpha`` (0.002) and ``gamma`` (3) are the paper's Sec. 4.1 values;
-    ``alpha`` is the constant in front of Eq. 2 and is applied on top of
-    ``loss_weight`` (total factor ``loss_weight * alpha``).
+    ``gamma`` (3) is the paper's Sec. 4.1 value; Eq. 2's constant alpha (0.002) is
+    ``DAS3Segmentor.alpha`` (the segmentor owns the paper's weights).
 
     ``detach_weight=True`` (default): the focal factor ``(1 - h)^gamma`` is a
     per-pixel weight without gradient (Eq. 2's intent: "down-weight the
     contribution of uncertain predictions"), so the gradient is
-    ``alpha * (1 - h)^gamma * dh``: every pixel's entropy is lowered, certain
+    ``(1 - h)^gamma * dh``: every pixel's entropy is lowered, certain
     pixels the most. ``False`` differentiates the product,
     ``d[(1 - h)^gamma h] = (1 - h)^(gamma - 1) (1 - (1 + gamma) h) dh``, which
     for normalised ``h > 1 / (1 + gamma)`` (1/4 at gamma 3) RAISES the entropy.
@@ -42,18 +41,17 @@ class FocalEntropyLoss(BaseLoss):
     unsupervised).
 
     Args:
-        alpha (float): Eq. 2's alpha. Default: 0.002.
         gamma (float): Focusing exponent of Eq. 2. Default: 3.
         normalize_entropy (bool): Divide ``h`` by ``log C``. Default: True.
         detach_weight (bool): No gradient through ``(1 - h)^gamma``.
             Default: True.
-        loss_weight (float): Multiplier of the loss. Default: 1.0.
+        loss_weight (float): Multiplier of the loss (mmseg's; Eq. 2's alpha is the
+            segmentor's). Default: 1.0.
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_focal_entropy'.
     """
 
     def __init__(self,
-                 alpha: float = 0.002,
                  gamma: float = 3.0,
                  normalize_entropy: bool = True,
                  detach_weight: bool = True,
@@ -68,7 +66,6 @@ class FocalEntropyLoss(BaseLoss):
                 'FocalEntropyLoss: with normalize_entropy=False the base '
                 '(1 - h) can be negative, so gamma must be an integer, got '
                 f'{gamma!r}')
-        self.alpha = alpha
         self.gamma = gamma
         self.normalize_entropy = normalize_entropy
         self.detach_weight = detach_weight
@@ -102,4 +99,4 @@ class FocalEntropyLoss(BaseLoss):
         if weight is not None:
             per_pixel = per_pixel * pixel_weight(weight, per_pixel,
                                                  'FocalEntropyLoss')
-        return self.loss_weight * self.alpha * per_pixel.mean()
+        return self.loss_weight * per_pixel.mean()

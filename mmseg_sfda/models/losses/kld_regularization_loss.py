@@ -35,8 +35,9 @@ class KLDRegularizationLoss(BaseLoss):
         zero_at_uniform (bool): Subtract ``log C``. Default: False (CRST).
         only_labeled (bool): Average over pseudo-labelled pixels only when a
             label is passed. Default: True (CRST).
-        loss_weight (float): Multiplier (CRST ``mr_weight_kld``).
-            Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (CRST's
+            ``mr_weight_kld`` is the segmentor's, e.g.
+            ``PixIntraDASegmentor.lambda_kld``).
         loss_name (str): Name of the loss item; must start with ``loss_``.
             Default: 'loss_kld'.
     """

@@ -26,11 +26,12 @@ class PatchAdversarialLoss(BaseLoss):
     K*K positions and the B/2 (easy, hard) pairs, i.e. every patch term
     counted once, so its scale grows with B*K^2. ``'mean'`` averages over the
     terms used (AdaptSegNet / IntraDA code convention); the two differ by a
-    constant that interacts with gamma (``loss_weight``).
+    constant that interacts with gamma (``SFDASegmentor.gamma``).
 
     Args:
         reduction (str): 'sum' or 'mean'. Default: 'sum'.
-        loss_weight (float): Multiplier (gamma of Eq. 16). Default: 1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (gamma of Eq. 16
+            is ``SFDASegmentor.gamma``).
         loss_name (str): Name of the loss item. Default: 'loss_adv'.
     """
 

@@ -36,8 +36,8 @@ class StuffMatchingLoss(BaseLoss):
         reduction (str): 'sim' or 'mean'. Default: 'sim'.
         normalize_by_dim (bool): Divide L1 by the dimension. Default: True.
         require_full (bool): Match only full class banks. Default: True.
-        loss_weight (float): Multiplier (lambda_ci, 0.01 in SIM). Default:
-            1.0.
+        loss_weight (float): Multiplier of the loss. Default: 1.0 (lambda_ci is
+            ``SIMSegmentor.lambda_ci``).
         loss_name (str): Loss item name. Default: 'loss_stuff_matching'.
     """
 

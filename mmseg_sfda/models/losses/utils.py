@@ -17,7 +17,9 @@ class BaseLoss(nn.Module):
 
     Subclasses pass both on from their own ``__init__`` (and document them
     there); mmseg only back-propagates loss items whose name starts with
-    ``loss_``.
+    ``loss_``. A paper's weight is never a loss's ``loss_weight``: the segmentor
+    that adds the term owns it (``lambda_adv_main``, ``alpha`` ...), so the
+    package's configs leave ``loss_weight`` at 1 (docs/adding_a_method.md).
 
     Args:
         loss_weight (float): Multiplier of the loss, applied by the subclass.

@@ -53,11 +53,12 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
             stage a by default (the paper), False otherwise.
         load_source_into_segmentor (bool): False for the black-box variant.
         loss_focal, loss_diversity, loss_negative (dict): the losses of Eq. 2, 3, 7.
-            The diversity term is weighted by Eq. 2's alpha (0.002), as the
-            information-maximisation loss it comes from ([28]) weights entropy and
-            diversity alike: at weight 1 it is 1e3-1e4x the focal term, the reverse of
-            Table 5 (focal +5.2 mIoU, diversity +0.4). The focal factor carries no
-            gradient (``FocalEntropyLoss.detach_weight``).
+            The focal factor carries no gradient (``FocalEntropyLoss.detach_weight``).
+        alpha (float): Eq. 2's alpha (0.002, Sec. 4.1), the weight of the focal term
+            and of the diversity term: the information-maximisation loss it comes from
+            ([28]) weights entropy and diversity alike; at weight 1 the diversity term
+            is 1e3-1e4x the focal term, the reverse of Table 5 (focal +5.2 mIoU,
+            diversity +0.4).
         mix_weight (float): weight of the ClassMix term of Eq. 10.
         mix_target (str): see above.
         strong_aug (dict, optional): ``dict(jitter=0.2, blur_sigma=(0.1, 2.0),
@@ -79,8 +80,8 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
                  freeze_classifier: Optional[bool] = None,
                  load_source_into_segmentor: bool = True,
                  loss_focal: ConfigType = dict(type='FocalEntropyLoss'),
-                 loss_diversity: ConfigType = dict(type='WeightedDiversityLoss',
-                                                   loss_weight=0.002),
+                 loss_diversity: ConfigType = dict(type='WeightedDiversityLoss'),
+                 alpha: float = 0.002,
                  loss_negative: ConfigType = dict(type='NegativePseudoLabelLoss'),
                  mix_weight: float = 1.0,
                  mix_target: str = 'mix_of_predictions',
@@ -114,6 +115,7 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_diversity = MODELS.build(loss_diversity)
         self.loss_negative = MODELS.build(loss_negative)
+        self.alpha = alpha
         self.mix_weight = mix_weight
         self.mix_target = mix_target
         self.strong_aug = strong_aug
@@ -142,10 +144,10 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
         return self.upsample_like(self.logits(model, inputs), inputs)
 
     def _alignment_losses(self, inputs: Tensor) -> Dict[str, Tensor]:
-        """Stage a: Eq. 2 + Eq. 3."""
+        """Stage a: alpha * (Eq. 2 + Eq. 3)."""
         logits = self._target_logits(inputs)
-        return dict(loss_focal_entropy=self.loss_focal(logits),
-                    loss_diversity=self.loss_diversity(logits))
+        return dict(loss_focal_entropy=self.alpha * self.loss_focal(logits),
+                    loss_diversity=self.alpha * self.loss_diversity(logits))
 
     def _head_losses(self, logits: Tensor, samples: List[SegDataSample],
                      prefix: str) -> Dict[str, Tensor]:

@@ -51,7 +51,9 @@ class SFDASegmentor(DomainAdaptiveSegmentor):
             (``reduction='dfad_mean'``): Sec. 4.4 (Table 5) reads the MAE as on the
             scale of the target loss (alpha close to 1), and MaxSquare is a pixel mean;
             the literal Eq. 5 (pixel sum / C, ``'paper'``) is H*W times larger.
-        alpha, beta, tau, gamma (float): the weights of Eq. 11 / 16.
+        alpha, beta, tau, gamma (float): the weights of Eq. 11 / 16 (the losses' own
+            ``loss_weight`` stay 1). Logged terms are weighted as they enter the sum:
+            ``gen.loss_mae`` is ``-alpha L_MAE``, ``seg.loss_adv`` ``gamma L_ADV``.
         num_patches (int): K, patches per side for IPSM.
         feature_index (int): which backbone output the attention module reads.
         fake_batch_size (int, optional): fake images per step; the target batch size

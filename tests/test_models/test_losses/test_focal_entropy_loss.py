@@ -18,7 +18,7 @@ def test_hand_computed_two_class_pixel():
     # C=2, logits (0, ln 3) -> p = (1/4, 3/4); normalised h = H / ln 2
     logits = torch.tensor([0., math.log(3.)]).view(1, 2, 1, 1)
     ent = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75)) / math.log(2)
-    expected = 0.002 * (1 - ent)**3 * ent
+    expected = (1 - ent)**3 * ent  # Eq. 2's alpha is DAS3Segmentor's
     assert FocalEntropyLoss()(logits).item() == pytest.approx(expected,
                                                               rel=1e-5)
 
@@ -28,7 +28,7 @@ def test_uniform_and_raw_entropy():
     # normalised h = 1 -> (1 - h)^3 * h = 0
     assert FocalEntropyLoss()(logits).item() == pytest.approx(0., abs=1e-9)
     # raw h = ln 4 > 1 -> the literal Eq. 2 is negative
-    raw = FocalEntropyLoss(normalize_entropy=False, alpha=1.)(logits)
+    raw = FocalEntropyLoss(normalize_entropy=False)(logits)
     h = math.log(4)
     assert raw.item() == pytest.approx((1 - h)**3 * h, rel=1e-5)
     assert raw.item() < 0
@@ -40,13 +40,12 @@ def test_against_numpy_with_weight():
     h = _np_entropy(logits.double().numpy()) / math.log(5)
     weight = torch.rand(2, 3, 4)
     term = (1 - h)**3 * h
-    loss = FocalEntropyLoss(alpha=0.5, gamma=3, loss_weight=2.)
-    assert loss(logits).item() == pytest.approx(2 * 0.5 * term.mean(),
-                                                rel=1e-5)
+    loss = FocalEntropyLoss(gamma=3, loss_weight=2.)
+    assert loss(logits).item() == pytest.approx(2 * term.mean(), rel=1e-5)
     weighted = loss(logits, weight=weight.unsqueeze(1))
-    expected = 2 * 0.5 * (term * weight.double().numpy()).mean()
+    expected = 2 * (term * weight.double().numpy()).mean()
     assert weighted.item() == pytest.approx(expected, rel=1e-5)
-    g2 = FocalEntropyLoss(alpha=1., gamma=2)(logits)
+    g2 = FocalEntropyLoss(gamma=2)(logits)
     assert g2.item() == pytest.approx(((1 - h)**2 * h).mean(), rel=1e-5)
     label = torch.full((2, 3, 4), 255, dtype=torch.long)
     assert torch.equal(loss(logits), loss(logits, label, ignore_index=255))
@@ -65,7 +64,7 @@ def test_gradient_finite_and_nonnegative_default():
 def test_registry_name_and_errors():
     loss = MODELS.build(dict(type='FocalEntropyLoss', loss_weight=0.5))
     assert isinstance(loss, FocalEntropyLoss)
-    assert loss.alpha == 0.002 and loss.gamma == 3
+    assert loss.gamma == 3 and not hasattr(loss, 'alpha')  # alpha: DAS3Segmentor's
     assert loss.loss_name.startswith('loss_')
     with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
         loss(torch.randn(3, 4, 5))
@@ -85,7 +84,7 @@ def test_gradient_hand_computed(detach_weight):
     (1 - h)^2 (1 - 4h) dh/dz, which at h > 1/4 raises the entropy."""
     z = 0.3
     logits = torch.tensor([z, 0.]).view(1, 2, 1, 1).requires_grad_()
-    loss = FocalEntropyLoss(alpha=1.0, gamma=3, detach_weight=detach_weight)(logits)
+    loss = FocalEntropyLoss(gamma=3, detach_weight=detach_weight)(logits)
     loss.backward()
     p = 1 / (1 + math.exp(-z))
     h = -(p * math.log(p) + (1 - p) * math.log(1 - p)) / math.log(2)

@@ -154,7 +154,17 @@ def test_stage_a_balance_follows_eq2(source_checkpoint):
     """The diversity term carries Eq. 2's alpha like the focal term (at weight 1 it was
     1e3-1e4x the focal term, the reverse of Table 5), and the focal factor is detached."""
     model, _ = build(source_checkpoint, stage='a')
-    assert model.loss_diversity.loss_weight == model.loss_focal.alpha == 0.002
+    # one knob (the segmentor's alpha) for Eq. 2's weight, the losses' own weights at 1
+    assert model.alpha == 0.002
+    assert model.loss_diversity.loss_weight == model.loss_focal.loss_weight == 1.0
+    inputs = torch.randn(2, 3, 8, 8)
+    torch.manual_seed(0)
+    terms = model._alignment_losses(inputs)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        logits = model._target_logits(inputs)
+    torch.testing.assert_close(terms['loss_focal_entropy'], 0.002 * model.loss_focal(logits))
+    torch.testing.assert_close(terms['loss_diversity'], 0.002 * model.loss_diversity(logits))
     assert model.loss_focal.detach_weight
     logits = torch.randn(2, C, 8, 8, requires_grad=True)
     g_focal, = torch.autograd.grad(model.loss_focal(logits), logits)
