@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/models/cbst_deeplabv2_r101.py',
     '../_base_/datasets/gta5_cityscapes_pseudo_1024x512.py',
     '../_base_/datasets/cityscapes_val_1024x512.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/cbst.py'
+    '../_base_/methods/cbst.py'
 ]
 model = dict(
     source_checkpoint='work_dirs/deeplabv2_r101_gta5-1024x512_40k/iter_40000.pth',

@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/models/das3_deeplabv2_r101.py', '../_base_/datasets/nthu_target_1024x512.py',
     '../_base_/datasets/nthu_val_1024x512.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/das3.py'
+    '../_base_/methods/das3.py'
 ]
 model = dict(
     stage='a',

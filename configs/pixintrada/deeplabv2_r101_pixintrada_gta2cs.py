@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/models/pixintrada_deeplabv2_r101.py',
     '../_base_/datasets/cityscapes_pseudo_confidence_1024x512.py',
     '../_base_/datasets/cityscapes_val_1024x512.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/pixintrada.py'
+    '../_base_/methods/pixintrada.py'
 ]
 model = dict(
     source_checkpoint='work_dirs/deeplabv2_r101_adaptsegnet_gta2cs/iter_150000.pth',

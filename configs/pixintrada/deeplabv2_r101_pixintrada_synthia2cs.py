@@ -5,14 +5,5 @@
 _base_ = ['./deeplabv2_r101_pixintrada_gta2cs.py']
 model = dict(
     source_checkpoint='work_dirs/deeplabv2_r101_adaptsegnet_synthia2cs/iter_150000.pth')
-# alpha = 0.79 for SYNTHIA (Table 8); a list replaces the base's, so the hook is
-# written out from the schedule's variables
-custom_hooks = [
-    dict(
-        type='PseudoLabelHook',
-        label_pipeline={{_base_.pixintrada_label_pipeline}},
-        round_iters={{_base_.max_iters}},
-        max_rounds=1,
-        model='source_model',
-        policy=dict(type='median', cap=0.9, empty_value=1.0, scale=0.79))
-]
+# alpha = 0.79 for SYNTHIA (Table 8)
+custom_hooks = [dict(_base_.pixintrada_hook, policy=dict(_base_.pixintrada_policy, scale=0.79))]

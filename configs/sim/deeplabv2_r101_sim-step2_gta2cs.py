@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/sim-step2_deeplabv2_r101.py',
     '../_base_/datasets/gta5_cityscapes_pseudo_1024x512.py',
     '../_base_/datasets/cityscapes_val_1024x512.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/sim_step2.py'
+    '../_base_/methods/sim_step2.py'
 ]
 model = dict(
     source_checkpoint='work_dirs/deeplabv2_r101_sim-step1_gta2cs/iter_200000.pth',

@@ -3,7 +3,7 @@
 # every main result "at the 3 round (6 epochs)" (supplementary); more rounds:
 # cbst_rounds. With one GTA5 and one Cityscapes image per iteration two epochs of the
 # 2975 target images are 5950 iterations.
-# Pseudo labels: PseudoLabelHook labels the pseudo-labelled training set at each round.
+# The pseudo-label hook and its knobs: configs/_base_/methods/cbst.py.
 _base_ = ['./sgd_poly_40k.py']
 cbst_rounds = 3
 max_iters = cbst_rounds * 5950
@@ -13,20 +13,3 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5950)
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5950, max_keep_ckpts=2))
-# the target set is labelled at the training scale (1024x512); labels are written at
-# each image's own size
-cbst_label_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1024, 512), keep_ratio=False),
-    dict(type='PackSegInputs')
-]
-custom_hooks = [
-    dict(
-        type='PseudoLabelHook',
-        label_pipeline=cbst_label_pipeline,
-        round_epochs=2,
-        max_rounds=cbst_rounds,
-        policy=dict(
-            type='class_portion',
-            portion=dict(start=0.2, step=0.05, max_portion=0.5)))
-]
