@@ -9,6 +9,7 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from mmseg_sfda.utils.background_writer import BackgroundWriter
 from mmseg_sfda.utils.progress import Progress
 from mmseg_sfda.utils.pseudo_label_io import (CONFIDENCE, CONFIDENCE_SCALE, ENTROPY,
                                               META_FILE, NEGATIVE, PREDICTIONS,
@@ -99,22 +100,30 @@ class DatasetScorer:
         stems_seen = set()
         print_log(f'pseudo labels: labelling {len(loader.dataset)} images -> '
                   f'{round_dir}', logger='current')
-        for batch in self.iterate(model, loader, 'pseudo labels'):
-            for stem, score, label, ent in self._score_batch(model, batch, round_dir,
-                                                             reuse):
-                entropies.append(ent)
-                hist.update_scores(torch.from_numpy(score), torch.from_numpy(label))
-                if stem in stems_seen:
-                    raise ValueError(
-                        f'PseudoLabelHook: two target images are named {stem}; '
-                        'pseudo-label files are named after the image file name, '
-                        'which must be unique in the target set')
-                stems_seen.add(stem)
-                stems.append(stem)
+        with BackgroundWriter() as writer:  # files written while the next image runs
+            for batch in self.iterate(model, loader, 'pseudo labels'):
+                self._score_images(model, batch, round_dir, reuse, writer, hist, stems,
+                                   entropies, stems_seen)
         hist.all_reduce()
         return hist, stems, entropies
 
-    def _score_batch(self, model: nn.Module, batch: dict, round_dir: str, reuse: bool
+    def _score_images(self, model: nn.Module, batch: dict, round_dir: str, reuse: bool,
+                      writer: BackgroundWriter, hist: ClassConfidenceHistogram,
+                      stems: List[str], entropies: List[float], stems_seen: set) -> None:
+        for stem, score, label, ent in self._score_batch(model, batch, round_dir, reuse,
+                                                         writer):
+            entropies.append(ent)
+            hist.update_scores(torch.from_numpy(score), torch.from_numpy(label))
+            if stem in stems_seen:
+                raise ValueError(
+                    f'PseudoLabelHook: two target images are named {stem}; '
+                    'pseudo-label files are named after the image file name, '
+                    'which must be unique in the target set')
+            stems_seen.add(stem)
+            stems.append(stem)
+
+    def _score_batch(self, model: nn.Module, batch: dict, round_dir: str, reuse: bool,
+                     writer: BackgroundWriter
                      ) -> Iterator[Tuple[str, np.ndarray, np.ndarray, float]]:
         """(stem, score, arg-max, mean entropy) of each image in ``batch``; reuses
         finished files."""
@@ -141,19 +150,24 @@ class DatasetScorer:
             raw = raw.cpu().numpy().astype(np.uint16)
             label = label.to(torch.uint8).cpu().numpy()
             score = raw.astype(np.float32) / CONFIDENCE_SCALE
+            negative = None
             if self.negative_threshold is not None:
                 negative = negative_labels(prob[0], self.negative_threshold)
-                write_negative(round_file(round_dir, NEGATIVE, stem),
-                               negative.permute(1, 2, 0).cpu().numpy())
-            ent = float('nan')
-            if self.entropy:
-                ent = image_entropy(prob)
-                write_json_atomic(round_file(round_dir, ENTROPY, stem),
-                                  dict(entropy=ent))
-            write_label(round_file(round_dir, PREDICTIONS, stem), label)
-            # the score file comes last: its presence marks the image as done
-            write_confidence_raw(round_file(round_dir, CONFIDENCE, stem), raw)
+                negative = negative.permute(1, 2, 0).cpu().numpy()
+            ent = image_entropy(prob) if self.entropy else float('nan')
+            writer.submit(self._write_image, round_dir, stem, label, raw, negative, ent)
             yield stem, score, label, ent
+
+    def _write_image(self, round_dir: str, stem: str, label: np.ndarray, raw: np.ndarray,
+                     negative: Optional[np.ndarray], ent: float) -> None:
+        """The first pass's files of one image."""
+        if negative is not None:
+            write_negative(round_file(round_dir, NEGATIVE, stem), negative)
+        if self.entropy:
+            write_json_atomic(round_file(round_dir, ENTROPY, stem), dict(entropy=ent))
+        write_label(round_file(round_dir, PREDICTIONS, stem), label)
+        # the score file comes last: its presence marks the image as done
+        write_confidence_raw(round_file(round_dir, CONFIDENCE, stem), raw)
 
     def _read_entropy(self, round_dir: str, stem: str) -> float:
         if not self.entropy:

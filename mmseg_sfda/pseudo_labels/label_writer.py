@@ -8,6 +8,7 @@ import torch
 from mmengine.dist import all_reduce, barrier, is_main_process
 from torch import Tensor, nn
 
+from mmseg_sfda.utils.background_writer import BackgroundWriter
 from mmseg_sfda.utils.pseudo_label_io import (CLASS_STATS_FILE, CONFIDENCE, DONE_FILE,
                                               LABELS, PREDICTIONS, read_confidence,
                                               read_label, round_file, write_json_atomic,
@@ -30,12 +31,13 @@ def write_labels(round_dir: str, stems: Sequence[str], thresholds: Tensor,
     score of every image; returns the labelled pixels per class (all ranks)."""
     thr = thresholds.numpy().astype(np.float32)
     kept = torch.zeros(len(thr), dtype=torch.float64)
-    for stem in stems:
-        label = read_label(round_file(round_dir, PREDICTIONS, stem))
-        score = read_confidence(round_file(round_dir, CONFIDENCE, stem))
-        pseudo = policy.select(label, score, thr)
-        write_label(round_file(round_dir, LABELS, stem), pseudo)
-        _count(kept, pseudo)
+    with BackgroundWriter() as writer:
+        for stem in stems:
+            label = read_label(round_file(round_dir, PREDICTIONS, stem))
+            score = read_confidence(round_file(round_dir, CONFIDENCE, stem))
+            pseudo = policy.select(label, score, thr)
+            writer.submit(write_label, round_file(round_dir, LABELS, stem), pseudo)
+            _count(kept, pseudo)
     all_reduce(kept)
     return kept
 
@@ -46,11 +48,12 @@ def write_labels_from_scores(round_dir: str, thresholds: Tensor,
     """Second pass for a policy that selects on every class's score (CBST Eq. 8,
     PixIntraDA Eq. 2-3): score the set again and apply the policy per image."""
     kept = torch.zeros(len(thresholds), dtype=torch.float64)
-    for batch in scorer.iterate(model, loader, 'pseudo labels (2nd pass)'):
-        for stem, _, score_map in scorer.score_maps(model, batch):
-            pseudo = policy.select_probabilities(score_map[0], thresholds)
-            write_label(round_file(round_dir, LABELS, stem), pseudo)
-            _count(kept, pseudo)
+    with BackgroundWriter() as writer:
+        for batch in scorer.iterate(model, loader, 'pseudo labels (2nd pass)'):
+            for stem, _, score_map in scorer.score_maps(model, batch):
+                pseudo = policy.select_probabilities(score_map[0], thresholds)
+                writer.submit(write_label, round_file(round_dir, LABELS, stem), pseudo)
+                _count(kept, pseudo)
     all_reduce(kept)
     return kept
 

@@ -36,16 +36,16 @@ class PauseAfterIterHook(Hook):
     def before_train(self, runner) -> None:
         if not (self._at() and os.environ.get('KILL_RESUME_IN_LABELLING')):
             return
-        hook = next(h for h in runner.hooks if type(h).__name__ == 'PseudoLabelHook')
-        write_labels = hook._write_labels
+        from mmseg_sfda.engine.hooks import pseudo_label_hook
+        write_labels = pseudo_label_hook.write_labels
 
-        def write_first_label_then_pause(round_dir, stems, thresholds):
+        def write_first_label_then_pause(round_dir, stems, thresholds, policy):
             if runner.iter + 1 != self._at():
-                return write_labels(round_dir, stems, thresholds)
-            write_labels(round_dir, stems[:1], thresholds)
+                return write_labels(round_dir, stems, thresholds, policy)
+            write_labels(round_dir, stems[:1], thresholds, policy)
             self._pause(runner)
 
-        hook._write_labels = write_first_label_then_pause
+        pseudo_label_hook.write_labels = write_first_label_then_pause
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if runner.iter + 1 == self._at() and \

@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import HOOKS
 from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
+from mmseg_sfda.engine.train_loader_restart import pseudo_label_transforms
 from mmseg_sfda.pseudo_labels import dataset_scorer
 from mmseg_sfda.utils.checkpoint_compat import load_checkpoint_file
 from mmseg_sfda.utils.pseudo_label_io import read_confidence, read_json, read_label
@@ -153,8 +154,7 @@ def test_rounds_follow_the_self_paced_schedule(tmp_path):
     assert stats[0]['policy']['portion']['start'] == 0.2
     # round 1 keeps more (25% vs 20% per class)
     assert stats[1]['kept_total'] > stats[0]['kept_total']
-    transform = next(plh.PseudoLabelHook._pseudo_label_transforms(
-        runner.train_dataloader.dataset))
+    transform = next(pseudo_label_transforms(runner.train_dataloader.dataset))
     assert transform.pseudo_label_dir == osp.join(work, 'pseudo_labels', 'round_1')
     assert hook.done_round == 1
 
