@@ -42,15 +42,15 @@ def shared_dir(tmp_path_factory) -> Path:
 
 def run_once(tmp_path_factory, name: str, make: Callable[[str], Any]) -> Any:
     """``make(folder)`` once per test run, whichever worker asks first: it runs under a
-    file lock in :func:`shared_dir` (``folder`` is made empty there, as ``mktemp``
-    would), its JSON-able result is saved beside the folder,
+    file lock in :func:`shared_dir` (``folder`` is made there; after a failed ``make``
+    the next caller tries again in it), its JSON-able result is saved beside the folder,
     and every caller (that worker too) gets the saved result, so workers never race
     on, or repeat, an expensive session fixture (the pattern of pytest-xdist's docs)."""
     folder = shared_dir(tmp_path_factory) / name
     result = folder.with_suffix('.json')
     with FileLock(str(folder) + '.lock'):
         if not result.is_file():
-            folder.mkdir()
+            folder.mkdir(exist_ok=True)
             value = make(str(folder))
             tmp = result.with_suffix('.json.tmp')
             tmp.write_text(json.dumps(value))
