@@ -5,6 +5,6 @@
 #   python tools/train.py configs/pixintrada/deeplabv2_r101_pixintrada_continuous_gta2cs.py
 _base_ = ['./deeplabv2_r101_pixintrada_continuous_gta2cs.py']
 model = dict(
-    loss_kld=dict(type='KLDRegularizationLoss'),
+    loss_kld=dict(_delete_=True, type='KLDRegularizationLoss'),  # round 1: None
     lambda_kld=0.1,
     source_checkpoint='work_dirs/deeplabv2_r101_pixintrada_continuous_gta2cs/iter_30000.pth')
