@@ -3,7 +3,6 @@ import warnings
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_dist_info
 from mmengine.optim import OptimWrapperDict
 from mmseg.registry import MODELS
