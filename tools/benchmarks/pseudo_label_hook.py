@@ -161,7 +161,9 @@ def memory(args: argparse.Namespace, tmp: str) -> Dict[str, object]:
         if args.threads:
             cmd += ['--threads', str(args.threads)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results[num] = json.loads(out.strip().splitlines()[-1])
+        # the child's JSON record (a progress bar may share its line)
+        record = out[out.rindex('{"before_mb"'):].splitlines()[0]
+        results[num] = json.loads(record)
     small, large = (results[n]['after_mb'] for n in sorted(results))
     growth = large / small
     return dict(peak_rss_mb={str(k): v for k, v in results.items()}, growth=growth,

@@ -11,6 +11,7 @@ from mmengine.dist import all_gather_object, barrier, get_dist_info, is_main_pro
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 from torch import nn
@@ -139,7 +140,9 @@ class PseudoLabelHook(Hook):
             raise ValueError('PseudoLabelHook: policy type must be one of '
                              f'{sorted(PSEUDO_LABEL_POLICIES.module_dict)}, '
                              f'got {policy.get("type")!r}')
-        self.rule: BasePseudoLabelPolicy = PSEUDO_LABEL_POLICIES.build(copy.deepcopy(policy))
+        with DefaultScope.overwrite_default_scope('mmseg_sfda'):  # the registry's own
+            self.rule: BasePseudoLabelPolicy = PSEUDO_LABEL_POLICIES.build(
+                copy.deepcopy(policy))
         if model not in ('segmentor', 'source_model'):
             raise ValueError("PseudoLabelHook: model must be 'segmentor' or "
                              f"'source_model', got {model!r}")
