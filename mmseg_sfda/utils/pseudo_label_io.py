@@ -23,6 +23,8 @@ from typing import Any, Dict, Optional
 import cv2
 import numpy as np
 
+from .bad_input import MissingInputError
+
 CONFIDENCE_SCALE = 65535
 LABELS, PREDICTIONS, CONFIDENCE, NEGATIVE, ENTROPY = (
     'labels', 'predictions', 'confidence', 'negative', 'entropy')
@@ -101,7 +103,7 @@ def write_negative(dst: str, mask: np.ndarray) -> None:
 
 def _read_png(path: str, dtype) -> np.ndarray:
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise MissingInputError(
             f'pseudo-label file not found: {path}. The round directory must hold one '
             'file per training image (written by PseudoLabelHook); check that the hook '
             'labelled this dataset.')

@@ -71,7 +71,7 @@ def test_pseudo_label_files_deleted(toy, tmp_path):
     cfg, round_dir = _pseudo_config(toy, tmp_path, (32, 64), 1)
     shutil.rmtree(round_dir / 'labels')
     msg = fails('train.py', cfg, '--work-dir', tmp_path / 'w')
-    assert f'LoadPseudoLabel: pseudo label not found: {round_dir}/labels/' in msg
+    assert f'pseudo-label file not found: {round_dir}/labels/' in msg
     assert 'one file per training image' in msg
 
 
