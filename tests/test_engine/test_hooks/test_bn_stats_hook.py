@@ -13,7 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmseg_sfda  # noqa: F401
 from mmseg.registry import HOOKS, MODELS
-from mmseg_sfda.engine.hooks import pseudo_label_hook as plh
+from mmseg_sfda.pseudo_labels.dataset_scorer import DatasetScorer
 from mmseg_sfda.models.utils.adabn import adapt_bn_statistics
 from runner_utils import write_cityscapes_images
 from tiny_models import tiny_segmentor_cfg
@@ -181,13 +181,13 @@ def test_pseudo_labels_are_made_with_refreshed_target_statistics(data, tmp_path,
     """refresh=True: every labelling round sees AdaBN statistics of the current
     weights (round 0: the source weights, labelled in before_train)."""
     seen = []
-    original = plh.PseudoLabelHook._predict_all
+    original = DatasetScorer.score_round
 
-    def recording(self, runner, model, *args):
+    def recording(self, model, *args):
         seen.append((stats(model), adabn_of(model, data[0])))
-        return original(self, runner, model, *args)
+        return original(self, model, *args)
 
-    monkeypatch.setattr(plh.PseudoLabelHook, '_predict_all', recording)
+    monkeypatch.setattr(DatasetScorer, 'score_round', recording)
     runner = Runner.from_cfg(self_training_cfg(data, str(tmp_path), dict(refresh=True)))
     runner.train()
     assert len(seen) == 2  # rounds 0 and 1
