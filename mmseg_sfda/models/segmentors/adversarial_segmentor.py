@@ -1,4 +1,5 @@
 """The base of the adversarial methods: a segmentor step, then one step per discriminator."""
+from abc import abstractmethod
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -185,6 +186,7 @@ class AdversarialSegmentor(DomainAdaptiveSegmentor):
         """The preprocessed batch as :meth:`segmentor_losses` reads it."""
         return data
 
+    @abstractmethod
     def segmentor_losses(self, batch: dict, relay: Dict[str, nn.Module],
                          target_bn: DeferredBNUpdate
                          ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
@@ -192,7 +194,6 @@ class AdversarialSegmentor(DomainAdaptiveSegmentor):
         :meth:`discriminator_losses`. ``relay``: level -> bare discriminator (gradients
         pass through it to the segmentor only); passes inside ``target_bn.record()``
         update the BN running statistics after the backward."""
-        raise NotImplementedError
 
     def discriminator_losses(self, discriminator: nn.Module, level: str,
                              d_inputs: Dict[str, Tensor],

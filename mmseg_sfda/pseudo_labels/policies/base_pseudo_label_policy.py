@@ -11,6 +11,7 @@ pixels, gives 1.0 (the code's ``np.ones`` initialisation). Pixels are kept with 
 (the code's ``weighted_conf < 1 -> ignore``; the papers' Eq. 5 / 8 write ``>``).
 """
 import math
+from abc import ABCMeta, abstractmethod
 from typing import Optional, Union
 
 import numpy as np
@@ -74,7 +75,7 @@ def round_portion(portion: Union[float, dict], round_idx: int) -> float:
     return portion
 
 
-class BasePseudoLabelPolicy:
+class BasePseudoLabelPolicy(metaclass=ABCMeta):
     """Class thresholds from the round's score histograms and the rule that turns a
     pixel's scores into its pseudo label.
 
@@ -97,9 +98,9 @@ class BasePseudoLabelPolicy:
                              f'alpha), got {scale!r}')
         self.scale = scale
 
+    @abstractmethod
     def class_thresholds(self, hist: ClassConfidenceHistogram, round_idx: int) -> Tensor:
         """(C,) float32 thresholds before ``scale``."""
-        raise NotImplementedError
 
     def thresholds(self, hist: ClassConfidenceHistogram, round_idx: int) -> Tensor:
         """The round's (C,) class thresholds, times ``scale``."""
@@ -120,5 +121,10 @@ class BasePseudoLabelPolicy:
         return np.where(score >= thresholds[label], label, IGNORE_INDEX).astype(np.uint8)
 
     def select_probabilities(self, scores: Tensor, thresholds: Tensor) -> np.ndarray:
-        """The rule on every class's score ``scores`` (C, H, W); (H, W) uint8 label."""
-        raise NotImplementedError(f'{type(self).__name__} selects from the arg-max')
+        """The rule on every class's score ``scores`` (C, H, W); (H, W) uint8 label.
+
+        By default the arg-max rule of :meth:`select` on the scores' maximum; policies
+        whose rule reads every class (``uses_probabilities``) override it."""
+        score, label = scores.max(dim=0)
+        return self.select(label.cpu().numpy().astype(np.uint8),
+                           score.float().cpu().numpy(), thresholds.float().cpu().numpy())

@@ -153,3 +153,8 @@ def test_base_forwards_every_domain_adaptive_argument(doc_example, tmp_path):
     assert model.bn_stats.track == 'target'
     key = next(k for k, v in seg.state_dict().items() if v.dtype.is_floating_point)
     assert torch.equal(model.source_model.state_dict()[key], seg.state_dict()[key])
+
+
+def test_segmentor_losses_is_the_step_every_method_must_write():
+    from mmseg_sfda.models.segmentors.adversarial_segmentor import AdversarialSegmentor
+    assert AdversarialSegmentor.__abstractmethods__ == frozenset({'segmentor_losses'})

@@ -7,7 +7,8 @@ import torch
 
 from mmseg_sfda.pseudo_labels.class_confidence_histogram import ClassConfidenceHistogram
 from mmseg_sfda.pseudo_labels.negative_labels import negative_labels
-from mmseg_sfda.pseudo_labels.policies import (ClassPortionPolicy, MedianPolicy,
+from mmseg_sfda.pseudo_labels.policies import (BasePseudoLabelPolicy, ClassPortionPolicy,
+                                               MedianPolicy,
                                                class_portion_thresholds,
                                                global_portion_threshold,
                                                median_thresholds, self_paced_portion,
@@ -192,6 +193,15 @@ def test_select_hand_checked_argmax_and_cbst_eq8():
     assert not ClassPortionPolicy().uses_probabilities
     with pytest.raises(ValueError, match='> 0'):
         eq8.select_probabilities(prob[0], torch.tensor([0.7, 0.0, 0.4]))
+    # an arg-max policy given every score applies its arg-max rule (same labels as above)
+    top_k = PSEUDO_LABEL_POLICIES.build(dict(type='top_k'))
+    assert top_k.select_probabilities(prob[0], thr).tolist() == [
+        [0, 255], [2, 255]]
+
+
+def test_base_policy_is_abstract():
+    with pytest.raises(TypeError, match='class_thresholds'):
+        BasePseudoLabelPolicy()
 
 
 def test_pixintrada_any_class_rule_hand_checked():
