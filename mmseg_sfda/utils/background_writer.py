@@ -18,9 +18,12 @@ class BackgroundWriter:
         self.max_pending = max_pending
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='writer')
         self._pending: Deque[Future] = deque()
-        self._error: Optional[BaseException] = None
-        self._failed = False  # never reset: no job runs after a failed one
+        self._error: Optional[BaseException] = None  # never reset: nothing runs after it
         self._reported = False
+
+    @property
+    def _failed(self) -> bool:
+        return self._error is not None
 
     def _run(self, fn: Callable[..., Any], args: tuple) -> None:
         if self._failed:
@@ -28,7 +31,7 @@ class BackgroundWriter:
         try:
             fn(*args)
         except BaseException as e:  # noqa: B902  (re-raised in the caller)
-            self._error, self._failed = e, True
+            self._error = e
 
     def _raise(self) -> None:
         if self._failed and not self._reported:
