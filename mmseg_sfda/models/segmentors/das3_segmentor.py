@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.dist import get_dist_info
 from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, OptConfigType
@@ -184,9 +185,12 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
         if n_easy:
             losses.update(self._head_losses(
                 logits[:n_easy], [samples[i] for i in easy_idx.tolist()], 'easy.'))
-        if mixed is not None:
-            losses['mix.loss_ce'] = self.mix_weight * F.cross_entropy(
-                logits[n_easy:], mixed[1], ignore_index=255)
+        if mixed is not None:  # the head's own loss (deterministic on CUDA too)
+            mix_samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+                           for label in mixed[1]]
+            losses.update({k: self.mix_weight * v if 'loss' in k else v
+                           for k, v in self._head_losses(
+                               logits[n_easy:], mix_samples, 'mix.').items()})
         if not losses:  # nothing to learn from in this batch; keep the graph
             losses['easy.loss_ce'] = logits.sum() * 0
         return losses

@@ -1,6 +1,7 @@
 """DAS3Segmentor: what each stage trains, and on which signal."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -104,6 +105,22 @@ def test_stage_c_easy_labels_and_class_mix(source_checkpoint):
     assert {'easy.loss_ce', 'mix.loss_ce'} <= set(log)
     log = model.train_step(batch(easy=[True, True, True, False]), optim)
     assert 'mix.loss_ce' not in log  # one hard image: nothing to mix
+
+
+def test_stage_c_mix_term_is_the_weighted_cross_entropy_of_the_mixed_images(
+        source_checkpoint):
+    """Eq. 10's ClassMix term = mix_weight x cross-entropy averaged over the labelled
+    pixels of the mixed images (independent formula: F.cross_entropy's mean); it goes
+    through the head's loss, whose kernels are deterministic on CUDA too."""
+    model, optim = build(source_checkpoint, stage='c', mix_weight=0.5)
+    target = torch.randint(0, C, (3, H, W), generator=torch.Generator().manual_seed(3))
+    target[:, :, :5] = 255
+    model._class_mix = lambda hard: (hard, target)
+    seen, target_logits = [], model._target_logits
+    model._target_logits = lambda x, m=None: seen.append(target_logits(x, m)) or seen[-1]
+    log = model.train_step(batch(easy=[True, False, False, False]), optim)
+    expected = 0.5 * F.cross_entropy(seen[0][1:].detach(), target, ignore_index=255)
+    assert float(log['mix.loss_ce']) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_class_mix_target_is_the_mix_of_predictions(source_checkpoint):
