@@ -15,25 +15,18 @@ from typing import Iterator
 from mmengine.dataset import InfiniteSampler
 from mmengine.runner import Runner
 
+from mmseg_sfda.utils.nested_datasets import nested_datasets
+
 from .hooks.resume_iterator import ResumeIteratorProxy, real_iterator
 
 
 def pseudo_label_transforms(dataset) -> Iterator[object]:
     """Every transform with a ``pseudo_label_dir`` in ``dataset``'s pipelines
     (wrapped and concatenated datasets included)."""
-    seen = set()
-    stack = [dataset]
-    while stack:
-        ds = stack.pop()
-        if ds is None or id(ds) in seen:
-            continue
-        seen.add(id(ds))
+    for ds in nested_datasets(dataset):
         for t in getattr(getattr(ds, 'pipeline', None), 'transforms', []):
             if hasattr(t, 'pseudo_label_dir'):
                 yield t
-        for name in ('dataset', 'source', 'target'):
-            stack.append(getattr(ds, name, None))
-        stack.extend(getattr(ds, 'datasets', []) or [])
 
 
 def restarts_workers(runner: Runner) -> bool:

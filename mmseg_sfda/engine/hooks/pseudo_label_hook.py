@@ -26,6 +26,7 @@ from mmseg_sfda.utils.pseudo_label_io import (CLASS_STATS_FILE, DONE_FILE, LABEL
                                               PREDICTIONS, SPLIT_FILE, image_stem,
                                               read_json, read_label, round_file,
                                               write_json_atomic)
+from mmseg_sfda.utils.nested_datasets import nested_datasets
 from mmseg_sfda.utils.rng_state import preserved_rng_state
 from ..train_loader_restart import (point_train_loader, pseudo_label_transforms,
                                     skip_restarted_batches)
@@ -331,18 +332,11 @@ class PseudoLabelHook(Hook):
     @staticmethod
     def _pseudo_labelled_dataset_cfg(cfg) -> Optional[dict]:
         """The first dataset config (depth first) whose pipeline loads pseudo labels."""
-        stack = [cfg]
-        while stack:
-            node = stack.pop()
-            if not isinstance(node, dict):
-                continue
-            pipeline = node.get('pipeline') or []
-            if any(isinstance(t, dict) and t.get('type') == 'LoadPseudoLabel'
-                   for t in pipeline):
+        for node in nested_datasets(cfg):
+            if isinstance(node, dict) and any(
+                    isinstance(t, dict) and t.get('type') == 'LoadPseudoLabel'
+                    for t in node.get('pipeline') or []):
                 return node
-            for key in ('dataset', 'source', 'target'):
-                stack.append(node.get(key))
-            stack.extend(node.get('datasets') or [])
         return None
 
     def _write_split(self, round_dir: str, stems: List[str],
