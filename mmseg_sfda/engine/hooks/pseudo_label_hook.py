@@ -22,11 +22,11 @@ from mmseg_sfda.pseudo_labels.label_writer import (finish_round, write_labels,
                                                    write_labels_from_scores)
 from mmseg_sfda.pseudo_labels.policies import BasePseudoLabelPolicy
 from mmseg_sfda.registry import PSEUDO_LABEL_POLICIES
+from mmseg_sfda.utils.nested_datasets import nested_datasets
 from mmseg_sfda.utils.pseudo_label_io import (CLASS_STATS_FILE, DONE_FILE, LABELS,
                                               PREDICTIONS, SPLIT_FILE, image_stem,
                                               read_json, read_label, round_file,
                                               write_json_atomic)
-from mmseg_sfda.utils.nested_datasets import nested_datasets
 from mmseg_sfda.utils.rng_state import preserved_rng_state
 from ..train_loader_restart import (point_train_loader, pseudo_label_transforms,
                                     skip_restarted_batches)

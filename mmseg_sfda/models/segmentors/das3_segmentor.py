@@ -151,11 +151,11 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
                     loss_diversity=self.alpha * self.loss_diversity(logits))
 
     def _head_losses(self, logits: Tensor, samples: List[SegDataSample],
-                     prefix: str) -> Dict[str, Tensor]:
+                     prefix: str, weight: float = 1.0) -> Dict[str, Tensor]:
         """The decode head's own loss (cross-entropy, ignore 255) against
-        ``gt_sem_seg`` (the pseudo labels)."""
+        ``gt_sem_seg`` (the pseudo labels), its loss terms scaled by ``weight``."""
         head = self.unwrap(self.segmentor).decode_head
-        return {prefix + k: v for k, v in head.loss_by_feat(logits, samples).items()}
+        return self.prefixed_losses(head.loss_by_feat(logits, samples), prefix, weight)
 
     def _self_training_losses(self, inputs: Tensor,
                               samples: List[SegDataSample]) -> Dict[str, Tensor]:
@@ -188,9 +188,8 @@ class DAS3Segmentor(DomainAdaptiveSegmentor):
         if mixed is not None:  # the head's own loss (deterministic on CUDA too)
             mix_samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
                            for label in mixed[1]]
-            losses.update({k: self.mix_weight * v if 'loss' in k else v
-                           for k, v in self._head_losses(
-                               logits[n_easy:], mix_samples, 'mix.').items()})
+            losses.update(self._head_losses(logits[n_easy:], mix_samples, 'mix.',
+                                            self.mix_weight))
         if not losses:  # nothing to learn from in this batch; keep the graph
             losses['easy.loss_ce'] = logits.sum() * 0
         return losses
